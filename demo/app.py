@@ -1,0 +1,104 @@
+"""Assembles one demo service: its contract routes behind the gate, health and admin.
+
+Every contract route passes through a `Gate` that first records the request in the
+service's `Stats` and then applies its `Faults`; `/healthz` and `/_demo/*` bypass
+both, so probes and test bookkeeping neither count nor fail.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from demo import admin
+from demo.faults import Faults
+from demo.http import ApiError, RequestIdEcho, error_response, json_response
+from demo.stats import Stats
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRoute:
+    method: str
+    path: str
+    endpoint: Endpoint
+
+    @property
+    def template(self) -> str:
+        """The key the stats use, e.g. `GET /users/{id}`."""
+        return f"{self.method} {self.path}"
+
+
+class Gate:
+    """Route-level ASGI middleware: count the request, then delay or fail it as configured."""
+
+    def __init__(self, app: ASGIApp, template: str, stats: Stats, faults: Faults) -> None:
+        self.app = app
+        self.template = template
+        self.stats = stats
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.stats.record(self.template, scope)
+        disturbance = self.faults.draw()
+        if disturbance.delay:
+            await asyncio.sleep(disturbance.delay)
+        if disturbance.fail:
+            response = error_response(
+                503, "unavailable", "injected fault", headers={"Retry-After": "1"}
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(routes: Sequence[ContractRoute], stats: Stats, faults: Faults) -> RequestIdEcho:
+    """The service's ASGI app; the request-id echo wraps even Starlette's 500 answers."""
+    gated: list[BaseRoute] = [
+        Route(
+            route.path,
+            route.endpoint,
+            methods=[route.method],
+            middleware=[Middleware(Gate, route.template, stats, faults)],
+        )
+        for route in routes
+    ]
+    app = Starlette(
+        routes=[Route("/healthz", _healthz), *admin.routes(stats, faults), *gated],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
+    return RequestIdEcho(app)
+
+
+async def _healthz(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+async def _api_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiError)
+    return error_response(error.status, error.code, error.message)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    # Starlette's own 404 (no route) and 405 (wrong method), in the contract's shape.
+    assert isinstance(error, HTTPException)
+    code = _CODES.get(error.status_code, "error")
+    return error_response(error.status_code, code, str(error.detail), error.headers)
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    return error_response(500, "internal", "internal error")

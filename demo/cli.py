@@ -1,0 +1,106 @@
+"""`bff downstream` (also `python -m demo`): run demo services on loopback ports.
+
+    bff downstream                      # all six on 8101..8106
+    bff downstream catalog --port 8102 --latency-ms 5
+    bff downstream all --base-port 9100 --error-rate 0.01
+
+Faults come from the environment (`DEMO_LATENCY_MS`, `DEMO_CATALOG_ERROR_RATE`, ...),
+then from the flags, which apply to every service started and win over the environment.
+"""
+
+import argparse
+import asyncio
+import os
+from collections.abc import Mapping, Sequence
+
+import uvloop
+
+from demo.faults import SETTINGS, Faults
+from demo.runner import serve
+from demo.services import SERVICE_NAMES, build_services
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    names = _names(parser, args.services)
+    ports = _ports(parser, names, args.port, args.base_port)
+    flags = {name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None}
+    try:
+        faults = {name: _faults(name, os.environ, flags) for name in names}
+        services = build_services(
+            names, seed=args.seed, faults=faults, order_step_seconds=args.order_step_seconds
+        )
+    except ValueError as error:
+        parser.error(str(error))
+
+    def announce() -> None:
+        for name in names:
+            print(f"{name} listening on http://{args.host}:{ports[name]}")
+        print("demo services ready", flush=True)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(services, args.host, ports, on_ready=announce))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bff downstream",
+        description="Run the demo downstream REST services.",
+    )
+    parser.add_argument(
+        "services",
+        nargs="*",
+        metavar="SERVICE",
+        help=f"'all' (the default) or some of: {', '.join(SERVICE_NAMES)}",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, help="the port, when running exactly one service")
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        help="service k of the six listens on BASE_PORT + k (default 8100: 8101..8106)",
+    )
+    parser.add_argument("--latency-ms", type=float, help="added to every answer")
+    parser.add_argument("--jitter-ms", type=float, help="plus a uniform 0..JITTER_MS")
+    parser.add_argument("--error-rate", type=float, help="share of requests answered 503")
+    parser.add_argument("--hang-rate", type=float, help="share of requests that hang")
+    parser.add_argument("--hang-seconds", type=float, help="how long a hang lasts (300)")
+    parser.add_argument("--seed", type=int, default=42, help="the demo data's seed")
+    parser.add_argument(
+        "--order-step-seconds",
+        type=float,
+        default=10.0,
+        help="how long a placed order takes per status step",
+    )
+    return parser
+
+
+def _names(parser: argparse.ArgumentParser, given: Sequence[str]) -> list[str]:
+    if not given or "all" in given:
+        return list(SERVICE_NAMES)
+    unknown = [name for name in given if name not in SERVICE_NAMES]
+    if unknown:
+        parser.error(f"unknown service {unknown[0]!r}; choose from all, {', '.join(SERVICE_NAMES)}")
+    # Contract order, so output and ports read the same however they were named.
+    return [name for name in SERVICE_NAMES if name in given]
+
+
+def _ports(
+    parser: argparse.ArgumentParser, names: Sequence[str], port: int | None, base: int | None
+) -> dict[str, int]:
+    if port is not None:
+        if len(names) != 1:
+            parser.error("--port needs exactly one service; use --base-port for several")
+        if base is not None:
+            parser.error("--port and --base-port exclude each other")
+        return {names[0]: port}
+    offset = 8100 if base is None else base
+    return {name: offset + SERVICE_NAMES.index(name) + 1 for name in names}
+
+
+def _faults(service: str, environ: Mapping[str, str], flags: Mapping[str, float]) -> Faults:
+    faults = Faults.from_environ(service, environ)
+    faults.update(flags)
+    return faults

@@ -1,0 +1,80 @@
+"""The six demo services, built together over one data set and one store.
+
+    services = build_services(["catalog", "reviews"], seed=42)
+    transport = httpx.ASGITransport(app=services["catalog"].app)
+
+Each call builds a fresh set: the generated data is shared (it is immutable and
+cached per seed), the writes are not.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final, Protocol
+
+from demo.accounts import Accounts
+from demo.app import ContractRoute, create_app
+from demo.catalog import Catalog
+from demo.data import generate
+from demo.faults import Faults
+from demo.http import RequestIdEcho
+from demo.inventory import Inventory
+from demo.orders import Orders
+from demo.recommendations import Recommendations
+from demo.reviews import Reviews
+from demo.stats import Stats
+from demo.store import Store
+
+SERVICE_NAMES: Final = ("accounts", "catalog", "inventory", "reviews", "orders", "recommendations")
+DEFAULT_PORTS: Final[Mapping[str, int]] = MappingProxyType(
+    {name: 8101 + index for index, name in enumerate(SERVICE_NAMES)}
+)
+
+
+class _Service(Protocol):
+    def routes(self) -> list[ContractRoute]: ...
+
+
+_KINDS: Final[Mapping[str, Callable[[Store], _Service]]] = {
+    "accounts": Accounts,
+    "catalog": Catalog,
+    "inventory": Inventory,
+    "reviews": Reviews,
+    "orders": Orders,
+    "recommendations": Recommendations,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoService:
+    name: str
+    app: RequestIdEcho  # an ASGI app
+    faults: Faults
+    stats: Stats
+
+
+def build_services(
+    names: Iterable[str] = SERVICE_NAMES,
+    *,
+    seed: int = 42,
+    faults: Mapping[str, Faults] | None = None,
+    order_step_seconds: float = 10.0,
+) -> dict[str, DemoService]:
+    """The named services (in the order given), sharing one new store.
+
+    `faults` may configure some of them; the others get no faults, with draws seeded
+    by their name. ValueError for an unknown service name.
+    """
+    wanted = list(dict.fromkeys(names))
+    unknown = [name for name in [*wanted, *(faults or {})] if name not in _KINDS]
+    if unknown:
+        raise ValueError(f"unknown service {unknown[0]!r}; known: {', '.join(SERVICE_NAMES)}")
+    store = Store(generate(seed), order_step_seconds=order_step_seconds)
+    services = {}
+    for name in wanted:
+        routes = _KINDS[name](store).routes()
+        stats = Stats(route.template for route in routes)
+        service_faults = (faults or {}).get(name) or Faults.for_service(name)
+        app = create_app(routes, stats, service_faults)
+        services[name] = DemoService(name, app, service_faults, stats)
+    return services
