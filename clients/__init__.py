@@ -1,0 +1,1 @@
+"""Typed clients for the downstream REST services (see `clients.base`)."""

@@ -1,0 +1,68 @@
+"""The set of downstream clients one BFF process owns."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+import httpx
+
+from clients.accounts import AccountsClient
+from clients.base import CallScope, ServiceClient, ServiceConfig, open_http
+from clients.catalog import CatalogClient
+from clients.inventory import InventoryClient
+from clients.orders import OrdersClient
+from clients.recommendations import RecommendationsClient
+from clients.reviews import ReviewsClient
+
+SERVICES = ("accounts", "catalog", "inventory", "reviews", "orders", "recommendations")
+
+
+@dataclass(frozen=True, slots=True)
+class Clients:
+    """One client per downstream service; the field names are the service names."""
+
+    accounts: AccountsClient
+    catalog: CatalogClient
+    inventory: InventoryClient
+    reviews: ReviewsClient
+    orders: OrdersClient
+    recommendations: RecommendationsClient
+
+    def all(self) -> dict[str, ServiceClient]:
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+    def scoped(self, scope: CallScope) -> Clients:
+        """Copies bound to one request's scope, sharing pools and caps."""
+        return Clients(
+            accounts=self.accounts.scoped(scope),
+            catalog=self.catalog.scoped(scope),
+            inventory=self.inventory.scoped(scope),
+            reviews=self.reviews.scoped(scope),
+            orders=self.orders.scoped(scope),
+            recommendations=self.recommendations.scoped(scope),
+        )
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self.all().values()))
+
+
+def open_clients(
+    configs: Mapping[str, ServiceConfig],
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> Clients:
+    """Open one pooled client per service; `transports` replaces the network in tests."""
+
+    def http(service: str) -> tuple[str, httpx.AsyncClient, ServiceConfig]:
+        config = configs[service]
+        return service, open_http(config, (transports or {}).get(service)), config
+
+    return Clients(
+        accounts=AccountsClient(*http("accounts")),
+        catalog=CatalogClient(*http("catalog")),
+        inventory=InventoryClient(*http("inventory")),
+        reviews=ReviewsClient(*http("reviews")),
+        orders=OrdersClient(*http("orders")),
+        recommendations=RecommendationsClient(*http("recommendations")),
+    )
