@@ -1,0 +1,29 @@
+"""Errors the caller caused, raised by resolvers before any downstream call.
+
+    RequestError          the caller's request cannot be served as asked
+    ├── BadUserInput      an argument is out of range or malformed   BAD_USER_INPUT
+    └── Unauthenticated   the field needs a signed-in caller         UNAUTHENTICATED
+
+Their messages are written for the frontend developer and are always safe to
+show. Failures of downstream services are `clients.errors.DownstreamError`s.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RequestError(Exception):
+    code: ClassVar[str] = "BAD_REQUEST"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadUserInput(RequestError):
+    code = "BAD_USER_INPUT"
+
+
+class Unauthenticated(RequestError):
+    code = "UNAUTHENTICATED"

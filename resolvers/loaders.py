@@ -1,0 +1,221 @@
+"""Per-request batching and deduplication of downstream reads.
+
+Two cache layers sit between resolvers and downstream services:
+
+- the loaders here (request-scoped): each key is fetched at most once per
+  request, and keys asked for in the same event-loop tick go out as one batch
+  call; the memo dies with the request, so nothing here can leak between
+  callers;
+- the clients' own layer below them (process-wide, shared between requests).
+
+`build_loaders(..., batching=False)` swaps in loaders that make one call per
+`load()` with no memo: the field-by-field baseline the benchmark compares with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar, cast
+
+from aiodataloader import DataLoader
+
+from clients.accounts import UserRecord
+from clients.catalog import CategoryRecord, ProductRecord
+from clients.errors import DownstreamError, NotFound
+from clients.inventory import StockRecord
+from clients.orders import OrderRecord
+from clients.recommendations import Model, RecommendationsRecord
+from clients.registry import Clients
+from clients.reviews import RatingSummaryRecord, ReviewRecord
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+K_contra = TypeVar("K_contra", bound=Hashable, contravariant=True)
+
+BatchFn = Callable[[list[K]], Coroutine[object, object, Sequence[V | BaseException]]]
+_DataLoaderFn = Callable[[list[K]], Coroutine[object, object, list[V | BaseException]]]
+
+ReviewsKey = tuple[str, int]
+"""(product or author id, how many reviews)."""
+OrdersKey = tuple[str, int]
+"""(user id, how many orders)."""
+RecommendationsKey = tuple[str, Model, int]
+"""(user id, model, how many product ids)."""
+
+
+class Loader(Protocol[K_contra, V]):
+    def load(self, key: K_contra) -> Awaitable[V]: ...
+
+    def prime(self, key: K_contra, value: V) -> object: ...
+
+    def clear_all(self) -> object: ...
+
+
+class DirectLoader(Generic[K, V]):
+    """One downstream call per `load()`: no batching, no memo."""
+
+    def __init__(self, batch: BatchFn[K, V]) -> None:
+        self._batch = batch
+
+    async def load(self, key: K) -> V:
+        (value,) = await self._batch([key])
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+    def prime(self, key: K, value: V) -> DirectLoader[K, V]:
+        return self
+
+    def clear_all(self) -> DirectLoader[K, V]:
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Loaders:
+    users: Loader[str, UserRecord | None]
+    products: Loader[str, ProductRecord | None]
+    categories: Loader[str, CategoryRecord | None]
+    stock: Loader[str, StockRecord | None]
+    ratings: Loader[str, RatingSummaryRecord | None]
+    reviews_by_product: Loader[ReviewsKey, list[ReviewRecord]]
+    reviews_by_author: Loader[ReviewsKey, list[ReviewRecord]]
+    orders: Loader[str, OrderRecord | None]
+    orders_by_user: Loader[OrdersKey, list[OrderRecord]]
+    recommendations: Loader[RecommendationsKey, RecommendationsRecord]
+
+
+def build_loaders(clients: Clients, *, batching: bool = True, max_concurrency: int = 8) -> Loaders:
+    """Create fresh loaders for one request. Must run inside its event loop."""
+
+    def loader(batch: BatchFn[K, V]) -> Loader[K, V]:
+        if batching:
+            # DataLoader rejects a key's future when its batch slot holds an
+            # exception, so its loads resolve to V although `batch` may return errors.
+            # (It also accepts any sequence, not only the list its stubs name.)
+            batched: DataLoader[K, V | BaseException] = DataLoader(
+                batch_load_fn=cast("_DataLoaderFn[K, V]", batch)
+            )
+            return cast("Loader[K, V]", batched)
+        return DirectLoader(batch)
+
+    async def users(ids: list[str]) -> list[UserRecord | None]:
+        return _by_key(ids, await clients.accounts.get_users(ids), lambda user: user.id)
+
+    async def products(ids: list[str]) -> list[ProductRecord | None]:
+        return _by_key(ids, await clients.catalog.get_products(ids), lambda product: product.id)
+
+    async def stock(ids: list[str]) -> list[StockRecord | None]:
+        return _by_key(ids, await clients.inventory.get_stock(ids), lambda item: item.product_id)
+
+    async def ratings(ids: list[str]) -> list[RatingSummaryRecord | None]:
+        found = await clients.reviews.get_summaries(ids)
+        return _by_key(ids, found, lambda summary: summary.product_id)
+
+    async def reviews_by_product(keys: list[ReviewsKey]) -> list[list[ReviewRecord]]:
+        return await _grouped_reviews(
+            keys, clients.reviews.get_reviews_for_products, lambda review: review.product_id
+        )
+
+    async def reviews_by_author(keys: list[ReviewsKey]) -> list[list[ReviewRecord]]:
+        return await _grouped_reviews(
+            keys, clients.reviews.get_reviews_by_authors, lambda review: review.author_id
+        )
+
+    # The contract has no batch form for the reads below: the loader still
+    # deduplicates keys, and caps how many single calls one request runs at once.
+    gate = asyncio.Semaphore(max_concurrency)
+
+    async def categories(ids: list[str]) -> list[CategoryRecord | BaseException | None]:
+        async def one(category_id: str) -> CategoryRecord | None:
+            try:
+                return await clients.catalog.get_category(category_id)
+            except NotFound:
+                return None
+
+        return await _each(gate, ids, one)
+
+    async def orders(ids: list[str]) -> list[OrderRecord | BaseException | None]:
+        async def one(order_id: str) -> OrderRecord | None:
+            try:
+                return await clients.orders.get_order(order_id)
+            except NotFound:
+                return None
+
+        return await _each(gate, ids, one)
+
+    async def orders_by_user(keys: list[OrdersKey]) -> list[list[OrderRecord] | BaseException]:
+        async def one(key: OrdersKey) -> list[OrderRecord]:
+            user_id, limit = key
+            return await clients.orders.get_orders_for_user(user_id, limit=limit)
+
+        return await _each(gate, keys, one)
+
+    async def recommendations(
+        keys: list[RecommendationsKey],
+    ) -> list[RecommendationsRecord | BaseException]:
+        async def one(key: RecommendationsKey) -> RecommendationsRecord:
+            user_id, model, limit = key
+            return await clients.recommendations.get_recommendations(
+                user_id, model=model, limit=limit
+            )
+
+        return await _each(gate, keys, one)
+
+    return Loaders(
+        users=loader(users),
+        products=loader(products),
+        categories=loader(categories),
+        stock=loader(stock),
+        ratings=loader(ratings),
+        reviews_by_product=loader(reviews_by_product),
+        reviews_by_author=loader(reviews_by_author),
+        orders=loader(orders),
+        orders_by_user=loader(orders_by_user),
+        recommendations=loader(recommendations),
+    )
+
+
+def _by_key(
+    keys: Sequence[str], records: Iterable[V], key_of: Callable[[V], str]
+) -> list[V | None]:
+    """Results in key order; None where the service did not return the id."""
+    found = {key_of(record): record for record in records}
+    return [found.get(key) for key in keys]
+
+
+async def _grouped_reviews(
+    keys: list[ReviewsKey],
+    fetch: Callable[..., Awaitable[list[ReviewRecord]]],
+    owner_of: Callable[[ReviewRecord], str],
+) -> list[list[ReviewRecord]]:
+    """One call per distinct limit; each key gets its owner's reviews, newest first."""
+    ids_by_limit: dict[int, list[str]] = defaultdict(list)
+    for owner_id, limit in keys:
+        ids_by_limit[limit].append(owner_id)
+    limits = list(ids_by_limit)
+    pages = await asyncio.gather(*(fetch(ids_by_limit[limit], limit=limit) for limit in limits))
+    grouped: dict[ReviewsKey, list[ReviewRecord]] = defaultdict(list)
+    for limit, page in zip(limits, pages, strict=True):
+        for review in page:
+            grouped[(owner_of(review), limit)].append(review)
+    for reviews in grouped.values():
+        reviews.sort(key=lambda review: review.created_at, reverse=True)
+    return [grouped.get(key, [])[: key[1]] for key in keys]
+
+
+async def _each(
+    gate: asyncio.Semaphore, keys: list[K], fetch: Callable[[K], Awaitable[V]]
+) -> list[V | BaseException]:
+    """Fetch keys one call each; a failure fails only its own key."""
+
+    async def one(key: K) -> V | BaseException:
+        async with gate:
+            try:
+                return await fetch(key)
+            except DownstreamError as error:
+                return error
+
+    return await asyncio.gather(*(one(key) for key in keys))

@@ -1,0 +1,34 @@
+"""Orders: reading one and placing a new one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from clients.orders import LineRequest, OrderRecord
+from resolvers.arguments import check_range, check_text, load_existing
+from resolvers.context import Context
+from resolvers.errors import BadUserInput, Unauthenticated
+
+MAX_LINES = 50
+MAX_QUANTITY = 999
+
+
+async def get_order(context: Context, order_id: str) -> OrderRecord:
+    return await load_existing(context.loaders.orders, order_id, service="orders", kind="order")
+
+
+async def place_order(
+    context: Context, lines: Sequence[LineRequest], idempotency_key: str
+) -> OrderRecord:
+    """Place an order for the caller; the key makes retries safe."""
+    user_id = context.caller.user_id
+    if user_id is None:
+        raise Unauthenticated("placeOrder needs a signed-in caller")
+    key = check_text("idempotencyKey", idempotency_key, max_length=255)
+    if not 1 <= len(lines) <= MAX_LINES:
+        raise BadUserInput(f"`input.lines` must hold 1 to {MAX_LINES} lines, got {len(lines)}")
+    for index, line in enumerate(lines):
+        check_range(f"input.lines[{index}].quantity", line.quantity, 1, MAX_QUANTITY)
+    return await context.clients.orders.create_order(
+        user_id=user_id, lines=lines, idempotency_key=key
+    )

@@ -1,0 +1,27 @@
+"""Recommendations: products picked for the caller."""
+
+from __future__ import annotations
+
+import asyncio
+
+from clients.catalog import ProductRecord
+from clients.recommendations import Model
+from resolvers.arguments import check_range
+from resolvers.context import Context
+
+MAX_RECOMMENDATIONS = 50
+ANONYMOUS_USER = "anonymous"
+"""Sent for callers without an identity; the service answers its cold-start list."""
+
+
+async def get_recommendations(
+    context: Context, first: int, model: Model = "popular"
+) -> list[ProductRecord]:
+    """Recommended products in the service's order; ids the catalog no longer has are skipped."""
+    check_range("first", first, 1, MAX_RECOMMENDATIONS)
+    user_id = context.caller.user_id or ANONYMOUS_USER
+    picked = await context.loaders.recommendations.load((user_id, model, first))
+    products = await asyncio.gather(
+        *(context.loaders.products.load(product_id) for product_id in picked.product_ids)
+    )
+    return [product for product in products if product is not None]

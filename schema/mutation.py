@@ -1,0 +1,35 @@
+"""The write entry points."""
+
+from __future__ import annotations
+
+import strawberry
+
+import resolvers.orders
+import resolvers.reviews
+from clients.orders import LineRequest
+from schema.info import Info
+from schema.orders import Order, PlaceOrderInput
+from schema.reviews import AddReviewInput, Review
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Write a review as the signed-in caller.")
+    async def add_review(self, info: Info, input: AddReviewInput) -> Review:
+        record = await resolvers.reviews.add_review(
+            info.context, input.product_id, input.rating, input.body
+        )
+        return Review.from_record(record)
+
+    @strawberry.mutation(
+        description=(
+            "Place an order as the signed-in caller. Retrying with the same "
+            "`idempotencyKey` returns the first order instead of placing another."
+        )
+    )
+    async def place_order(self, info: Info, input: PlaceOrderInput, idempotency_key: str) -> Order:
+        lines = [
+            LineRequest(product_id=line.product_id, quantity=line.quantity) for line in input.lines
+        ]
+        record = await resolvers.orders.place_order(info.context, lines, idempotency_key)
+        return Order.from_record(record)

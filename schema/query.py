@@ -1,0 +1,70 @@
+"""The read entry points."""
+
+from __future__ import annotations
+
+import strawberry
+
+import resolvers.listing
+import resolvers.orders
+import resolvers.products
+import resolvers.recommendations
+import resolvers.users
+from schema.info import Info
+from schema.orders import Order
+from schema.products import Category, Product, ProductConnection
+from schema.users import User
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description=(
+            "The signed-in caller; null when anonymous. Development stand-in: the caller "
+            "is the user named by the `X-User-Id` request header."
+        )
+    )
+    async def me(self, info: Info) -> User | None:
+        record = await resolvers.users.get_me(info.context)
+        return None if record is None else User.from_record(record)
+
+    @strawberry.field
+    async def user(self, info: Info, id: strawberry.ID) -> User | None:
+        return User.from_record(await resolvers.users.get_user(info.context, id))
+
+    @strawberry.field
+    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+        return Product.from_record(await resolvers.products.get_product(info.context, id))
+
+    @strawberry.field(
+        description=(
+            "Products, optionally of one category, in id order; null when the catalog "
+            "cannot answer."
+        )
+    )
+    async def products(
+        self,
+        info: Info,
+        category: strawberry.ID | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ProductConnection | None:
+        listing = await resolvers.listing.list_products(info.context, category, first, after)
+        return ProductConnection.from_listing(listing)
+
+    @strawberry.field
+    async def category(self, info: Info, id: strawberry.ID) -> Category | None:
+        return Category.from_record(await resolvers.products.get_category(info.context, id))
+
+    @strawberry.field
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        return Order.from_record(await resolvers.orders.get_order(info.context, id))
+
+    @strawberry.field(
+        description=(
+            "Products picked for the caller (a popular list when anonymous); null when "
+            "the recommendations service cannot answer."
+        )
+    )
+    async def recommendations(self, info: Info, first: int = 10) -> list[Product] | None:
+        records = await resolvers.recommendations.get_recommendations(info.context, first)
+        return [Product.from_record(record) for record in records]

@@ -1,0 +1,61 @@
+"""Reviews: what users say about products, and writing a new one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+import resolvers.products
+import resolvers.users
+from clients.reviews import ReviewRecord
+from schema.info import Info
+
+if TYPE_CHECKING:
+    from schema.products import Product
+    from schema.users import User
+
+
+@strawberry.type(description="One user's opinion of one product.")
+class Review:
+    id: strawberry.ID
+    rating: int = strawberry.field(description="From 1 (worst) to 5 (best).")
+    body: str
+    created_at: datetime
+    author_id: strawberry.Private[str]
+    product_id: strawberry.Private[str]
+
+    @classmethod
+    def from_record(cls, record: ReviewRecord) -> Review:
+        return cls(
+            id=strawberry.ID(record.id),
+            rating=record.rating,
+            body=record.body,
+            created_at=record.created_at,
+            author_id=record.author_id,
+            product_id=record.product_id,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> Annotated[User, strawberry.lazy("schema.users")] | None:
+        from schema.users import User
+
+        return User.from_record(await resolvers.users.get_user(info.context, self.author_id))
+
+    @strawberry.field
+    async def product(
+        self, info: Info
+    ) -> Annotated[Product, strawberry.lazy("schema.products")] | None:
+        from schema.products import Product
+
+        return Product.from_record(
+            await resolvers.products.get_product(info.context, self.product_id)
+        )
+
+
+@strawberry.input(description="A review to write as the signed-in caller.")
+class AddReviewInput:
+    product_id: strawberry.ID
+    rating: int = strawberry.field(description="From 1 to 5.")
+    body: str = strawberry.field(description="The text, at most 5,000 characters.")

@@ -1,0 +1,69 @@
+"""Users: the people who shop, review and order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+import resolvers.users
+from clients.accounts import UserRecord
+from schema.info import Info
+
+if TYPE_CHECKING:
+    from schema.orders import Order
+    from schema.reviews import Review
+
+
+@strawberry.enum(description="Loyalty tier of a user.")
+class Tier(Enum):
+    GOLD = "gold"
+    SILVER = "silver"
+    STANDARD = "standard"
+
+
+@strawberry.type(description="A user of the shop.")
+class User:
+    id: strawberry.ID
+    name: str
+    email: str | None = strawberry.field(description="Contact address. Personal data.")
+    tier: Tier
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code, e.g. GB.")
+    created_at: datetime = strawberry.field(description="When the account was opened.")
+
+    @classmethod
+    def from_record(cls, record: UserRecord) -> User:
+        return cls(
+            id=strawberry.ID(record.id),
+            name=record.name,
+            email=record.email,
+            tier=Tier(record.tier),
+            country=record.country,
+            created_at=record.created_at,
+        )
+
+    @strawberry.field(
+        description="The user's orders, newest first; null when the orders service cannot answer."
+    )
+    async def orders(
+        self, info: Info, first: int = 5
+    ) -> list[Annotated[Order, strawberry.lazy("schema.orders")]] | None:
+        from schema.orders import Order
+
+        records = await resolvers.users.get_orders_of(info.context, self.id, first)
+        return [Order.from_record(record) for record in records]
+
+    @strawberry.field(
+        description=(
+            "Reviews the user wrote, newest first; null when the reviews service cannot answer."
+        )
+    )
+    async def reviews(
+        self, info: Info, first: int = 5
+    ) -> list[Annotated[Review, strawberry.lazy("schema.reviews")]] | None:
+        from schema.reviews import Review
+
+        records = await resolvers.users.get_reviews_by(info.context, self.id, first)
+        return [Review.from_record(record) for record in records]
