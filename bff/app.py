@@ -1,0 +1,97 @@
+"""The Starlette application: routes, lifespan and the per-request context."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Mount, Route
+
+from bff import graphiql
+from bff.graphql import METHODS, GraphQLEndpoint
+from bff.health import Readiness, healthz
+from bff.operations import Operations, RequestFailure
+from bff.settings import Settings
+from clients.base import CallScope
+from clients.registry import Clients, open_clients
+from resolvers.context import Caller, Context
+from resolvers.loaders import build_loaders
+from schema import build_schema
+
+_USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> Starlette:
+    """Build the app; `transports` replaces the network to downstream services in tests."""
+
+    runtime = Runtime()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.clients = open_clients(settings.services, transports)
+        try:
+            yield
+        finally:
+            await runtime.clients.aclose()
+            runtime.clients = None
+
+    def make_context(request: Request, request_id: str) -> Context:
+        caller = _caller(request, settings)
+        scope = CallScope(request_id=request_id, caller_id=caller.user_id)
+        scoped = runtime.require_clients().scoped(scope)
+        return Context(
+            request_id=request_id,
+            caller=caller,
+            clients=scoped,
+            loaders=build_loaders(scoped, batching=settings.batching),
+        )
+
+    endpoint = GraphQLEndpoint(
+        Operations(build_schema()),
+        make_context,
+        graphiql.page("/graphql") if settings.graphiql else None,
+    )
+    routes: list[BaseRoute] = [
+        Route("/graphql", endpoint.handle, methods=METHODS),
+        Route("/healthz", healthz),
+        Route("/readyz", Readiness(runtime.require_clients, settings.readiness_timeout_s).readyz),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class Runtime:
+    """What lives as long as the app: opened and closed by its lifespan."""
+
+    clients: Clients | None = None
+
+    def require_clients(self) -> Clients:
+        if self.clients is None:
+            raise RuntimeError("the app's lifespan has not started")
+        return self.clients
+
+
+def _caller(request: Request, settings: Settings) -> Caller:
+    """Who is asking. Until bearer tokens land, `X-User-Id` stands in for sign-in."""
+    if not settings.user_header:
+        return Caller()
+    user_id = request.headers.get("x-user-id")
+    if user_id is None:
+        return Caller()
+    if not _USER_ID.fullmatch(user_id):
+        raise RequestFailure(
+            401,
+            "UNAUTHENTICATED",
+            [GraphQLError("X-User-Id must be a user id such as u1.")],
+        )
+    return Caller(user_id=user_id)

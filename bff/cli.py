@@ -1,0 +1,103 @@
+"""The `bff` command: serve the BFF, run the demo services, inspect settings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+
+from bff.settings import Settings, SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "downstream":
+        from demo.cli import main as downstream
+
+        return downstream(args[1:])
+    parser = argparse.ArgumentParser(prog="bff", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the BFF (settings from BFF_* variables)")
+    _server_options(serve)
+    demo = commands.add_parser("demo", help="run the demo services and the BFF together")
+    _server_options(demo)
+    commands.add_parser("downstream", help="run demo downstream services (see --help)")
+    commands.add_parser("settings", help="list every BFF_* variable with its default")
+    options = parser.parse_args(args)
+    if options.command == "settings":
+        return _print_settings()
+    try:
+        settings = _with_overrides(Settings.from_environ(os.environ), options)
+    except SettingsError as error:
+        print(f"bff: {error}", file=sys.stderr)
+        return 2
+    from bff.server import serve as run_server
+
+    if options.command == "serve":
+        run_server(settings)
+        return 0
+    return _demo(settings)
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="interface to listen on (BFF_HOST)")
+    parser.add_argument("--port", type=int, help="port to listen on (BFF_PORT)")
+    parser.add_argument("--workers", type=int, help="worker processes (BFF_WORKERS)")
+
+
+def _with_overrides(settings: Settings, options: argparse.Namespace) -> Settings:
+    from dataclasses import replace
+
+    return replace(
+        settings,
+        host=options.host or settings.host,
+        port=options.port or settings.port,
+        workers=options.workers or settings.workers,
+    )
+
+
+def _print_settings() -> int:
+    for variable in Settings.documented():
+        print(f"{variable.name}={variable.default}\n    {variable.doc}")
+    return 0
+
+
+def _demo(settings: Settings) -> int:
+    """Start every demo service in a child process, then the BFF in this one."""
+    from bff.server import serve as run_server
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "demo", "all"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            print(line, end="", flush=True)
+            if line.strip() == "demo services ready":
+                break
+        else:
+            print("bff: the demo services did not start", file=sys.stderr)
+            return 1
+        # Keep relaying the child's output so its pipe never fills up and blocks it.
+        threading.Thread(target=_relay, args=(child.stdout,), daemon=True).start()
+        print(
+            f"GraphiQL: http://{settings.host}:{settings.port}/graphql  "
+            f"(readiness: http://{settings.host}:{settings.port}/readyz)",
+            flush=True,
+        )
+        run_server(settings)
+        return 0
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _relay(lines: Iterable[str]) -> None:
+    for line in lines:
+        print(line, end="", flush=True)

@@ -1,0 +1,165 @@
+"""The `/graphql` HTTP endpoint: GraphQL over HTTP in, JSON out.
+
+Every failure, down to a body that is not JSON, is answered with a GraphQL
+error body (`errors[].message` and `extensions.code`) and a fitting status,
+never with plain text or a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import orjson
+from graphql import GraphQLError, OperationType
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bff.errors import JsonDict, format_error, request_error
+from bff.operations import Operations, RequestFailure
+from resolvers.context import Context
+
+ContextFactory = Callable[[Request, str], Context]
+"""Builds the per-request context; may raise `RequestFailure` (e.g. a bad identity)."""
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+"""Methods routed here, so that unsupported ones get a GraphQL-shaped 405."""
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str
+    variables: Mapping[str, object] | None
+    operation_name: str | None
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self,
+        operations: Operations,
+        make_context: ContextFactory,
+        graphiql_page: Response | None = None,
+    ) -> None:
+        self._operations = operations
+        self._make_context = make_context
+        self._graphiql_page = graphiql_page
+
+    async def handle(self, request: Request) -> Response:
+        request_id = _request_id(request)
+        if self._graphiql_page is not None and _wants_graphiql(request):
+            return self._graphiql_page
+        try:
+            graphql_request = await read_request(request)
+            prepared = self._operations.prepare(
+                graphql_request.query, graphql_request.operation_name
+            )
+            if request.method == "GET" and prepared.operation_type != OperationType.QUERY:
+                raise _failure(
+                    405, "METHOD_NOT_ALLOWED", "Only queries may be sent by GET; use POST."
+                )
+            context = self._make_context(request, request_id)
+            result = await self._operations.execute(prepared, graphql_request.variables, context)
+        except RequestFailure as failure:
+            errors = [request_error(error, failure.code) for error in failure.errors]
+            headers = {"allow": "POST"} if failure.status == 405 else None
+            return _json({"errors": errors}, failure.status, request_id, headers)
+        body: JsonDict = {"data": result.data}
+        if result.errors:
+            body["errors"] = [
+                format_error(error, default_code="INTERNAL_SERVER_ERROR", request_id=request_id)
+                for error in result.errors
+            ]
+        return _json(body, 200, request_id)
+
+
+async def read_request(request: Request) -> GraphQLRequest:
+    """The GraphQL request a GET query string or a JSON POST body carries."""
+    if request.method == "GET":
+        params = request.query_params
+        fields: Mapping[str, object] = {
+            "query": params.get("query"),
+            "operationName": params.get("operationName"),
+            "variables": _json_param(params.get("variables"), "variables"),
+        }
+    elif request.method == "POST":
+        content_type = request.headers.get("content-type", "")
+        if "json" not in content_type.split(";")[0]:
+            raise _failure(
+                415, "BAD_REQUEST", "Send the request as JSON (Content-Type: application/json)."
+            )
+        body = await request.body()
+        if not body:
+            raise _failure(400, "BAD_REQUEST", "The request body is empty; send a JSON object.")
+        try:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise _failure(
+                400, "BAD_REQUEST", f"The request body is not valid JSON: {error}."
+            ) from None
+        if not isinstance(decoded, dict):
+            raise _failure(
+                400,
+                "BAD_REQUEST",
+                "The request body must be a JSON object (batches are not served).",
+            )
+        fields = decoded
+    else:
+        raise _failure(405, "METHOD_NOT_ALLOWED", "Send GraphQL requests by GET or POST.")
+    return _validated(fields)
+
+
+def _validated(fields: Mapping[str, object]) -> GraphQLRequest:
+    query = fields.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise _failure(400, "BAD_REQUEST", "The request has no `query` string.")
+    operation_name = fields.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise _failure(400, "BAD_REQUEST", "`operationName` must be a string or null.")
+    variables = fields.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise _failure(400, "BAD_REQUEST", "`variables` must be a JSON object or null.")
+    return GraphQLRequest(query, variables, operation_name or None)
+
+
+def _json_param(raw: str | None, name: str) -> object:
+    if raw is None or raw == "":
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise _failure(400, "BAD_REQUEST", f"The `{name}` parameter is not valid JSON.") from None
+
+
+def _failure(status: int, code: str, message: str) -> RequestFailure:
+    return RequestFailure(status, code, [GraphQLError(message)])
+
+
+def _wants_graphiql(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _request_id(request: Request) -> str:
+    """The caller's `X-Request-Id` when well-formed, else a fresh one."""
+    given = request.headers.get("x-request-id")
+    if given is not None and _REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def _json(
+    body: JsonDict, status: int, request_id: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/json",
+        headers={"x-request-id": request_id, **(headers or {})},
+    )

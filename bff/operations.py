@@ -1,0 +1,99 @@
+"""Preparing and executing GraphQL operations.
+
+A request goes through three steps, each with its own failure code:
+parse (GRAPHQL_PARSE_FAILED), validate (GRAPHQL_VALIDATION_FAILED) and pick
+the operation (OPERATION_RESOLUTION_FAILURE) happen in `prepare`; variables
+are coerced (BAD_USER_INPUT) and fields resolved in `execute`. Strawberry
+supplies the schema and the resolver wrappers; graphql-core runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+)
+from strawberry.schema.schema import validate_document
+
+from resolvers.context import Context
+
+
+class RequestFailure(Exception):
+    """The request cannot run at all; carries the HTTP status and the GraphQL errors."""
+
+    def __init__(self, status: int, code: str, errors: list[GraphQLError]) -> None:
+        super().__init__(errors[0].message)
+        self.status = status
+        self.code = code
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A parsed, validated document and the operation in it to run."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+
+    @property
+    def operation_type(self) -> OperationType:
+        return self.operation.operation
+
+    @property
+    def operation_name(self) -> str | None:
+        return self.operation.name.value if self.operation.name else None
+
+
+class Operations:
+    """Runs operations against one schema."""
+
+    def __init__(self, schema: strawberry.Schema) -> None:
+        self._schema = schema._schema
+        self._executor_class = schema.execution_context_class
+        self._rules = tuple(specified_rules)
+
+    def prepare(self, query: str, operation_name: str | None) -> Prepared:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            raise RequestFailure(400, "GRAPHQL_PARSE_FAILED", [error]) from None
+        errors = validate_document(self._schema, document, self._rules)
+        if errors:
+            raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", errors)
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            message = (
+                f"Unknown operation named {operation_name!r}."
+                if operation_name
+                else "The document holds several operations: name one in `operationName`."
+            )
+            raise RequestFailure(400, "OPERATION_RESOLUTION_FAILURE", [GraphQLError(message)])
+        return Prepared(document, operation)
+
+    async def execute(
+        self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
+    ) -> ExecutionResult:
+        outcome = execute(
+            self._schema,
+            prepared.document,
+            context_value=context,
+            variable_values=dict(variables) if variables else None,
+            operation_name=prepared.operation_name,
+            executor_class=self._executor_class,
+        )
+        result = await outcome if not isinstance(outcome, ExecutionResult) else outcome
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            # No field ran: the variables could not be coerced to their types.
+            raise RequestFailure(400, "BAD_USER_INPUT", list(result.errors))
+        return result

@@ -1,0 +1,211 @@
+"""Typed settings, read once from `BFF_*` environment variables.
+
+Every variable has a documented default that points at the demo services, so a
+bare `bff serve` talks to `bff downstream`. `Settings.from_environ` is the one
+reader: it names the variable in every error and refuses unknown `BFF_*`
+names, so a typo fails at start-up instead of being silently ignored.
+`bff settings` prints the table below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+from clients.base import ServiceConfig
+from clients.registry import SERVICES
+
+Profile = Literal["demo", "production"]
+PROFILES: tuple[Profile, ...] = ("demo", "production")
+PREFIX = "BFF_"
+DEMO_PORTS = {
+    "accounts": 8101,
+    "catalog": 8102,
+    "inventory": 8103,
+    "reviews": 8104,
+    "orders": 8105,
+    "recommendations": 8106,
+}
+
+_T = TypeVar("_T")
+_S = TypeVar("_S", bound=str)
+
+
+class SettingsError(ValueError):
+    """An environment variable is missing, malformed or unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One documented environment variable."""
+
+    name: str
+    default: str
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    profile: Profile = "demo"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    services: Mapping[str, ServiceConfig] = field(default_factory=dict)
+    batching: bool = True
+    user_header: bool = True
+    graphiql: bool = True
+    readiness_timeout_s: float = 1.0
+    log_level: str = "info"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        env = _Reader(environ)
+        settings = _read(env)
+        env.refuse_unknown()
+        return settings
+
+    @staticmethod
+    def documented() -> list[Variable]:
+        """Every variable with its default and meaning."""
+        env = _Reader({})
+        _read(env)
+        return env.known
+
+
+def _read(env: _Reader) -> Settings:
+    profile = env.choice(
+        "PROFILE",
+        PROFILES,
+        "demo",
+        "demo: developer conveniences on; production: off",
+    )
+    demo = profile == "demo"
+    timeout_ms = env.integer(
+        "DOWNSTREAM_TIMEOUT_MS", 2000, "time a downstream call may take, per call", low=1
+    )
+    connect_ms = env.integer(
+        "DOWNSTREAM_CONNECT_TIMEOUT_MS", 500, "time to open a downstream connection", low=1
+    )
+    max_connections = env.integer(
+        "DOWNSTREAM_MAX_CONNECTIONS",
+        64,
+        "connections per downstream service; also the cap on its calls in flight",
+        low=1,
+    )
+    services = {
+        name: ServiceConfig(
+            base_url=env.text(
+                f"{name.upper()}_URL",
+                f"http://127.0.0.1:{DEMO_PORTS[name]}",
+                f"base URL of the {name} service",
+            ),
+            timeout_s=env.integer(
+                f"{name.upper()}_TIMEOUT_MS",
+                timeout_ms,
+                f"overrides BFF_DOWNSTREAM_TIMEOUT_MS for {name}",
+                low=1,
+            )
+            / 1000,
+            connect_timeout_s=connect_ms / 1000,
+            max_connections=max_connections,
+            health_path=env.text(
+                f"{name.upper()}_HEALTH_PATH", "/healthz", f"path /readyz probes on {name}"
+            ),
+        )
+        for name in SERVICES
+    }
+    return Settings(
+        profile=profile,
+        host=env.text("HOST", "127.0.0.1", "interface `bff serve` listens on"),
+        port=env.integer("PORT", 8000, "port `bff serve` listens on", low=1, high=65535),
+        workers=env.integer("WORKERS", 1, "worker processes for `bff serve`", low=1),
+        services=services,
+        batching=env.boolean(
+            "BATCHING", True, "per-request loaders; false makes one call per field (baseline)"
+        ),
+        user_header=env.boolean(
+            "USER_HEADER",
+            demo,
+            "development stand-in for sign-in: trust `X-User-Id` as the caller "
+            "(default: true in the demo profile, false in production)",
+        ),
+        graphiql=env.boolean(
+            "GRAPHIQL",
+            demo,
+            "serve GraphiQL at GET /graphql (default: true in demo, false in production)",
+        ),
+        readiness_timeout_s=env.integer(
+            "READINESS_TIMEOUT_MS", 1000, "time /readyz waits for each service", low=1
+        )
+        / 1000,
+        log_level=env.choice(
+            "LOG_LEVEL", ("debug", "info", "warning", "error"), "info", "least severe level logged"
+        ),
+    )
+
+
+class _Reader:
+    """Reads `BFF_*` variables, remembering which exist for docs and typo checks."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self.known: list[Variable] = []
+
+    def _get(self, name: str, default: _T, doc: str, parse: Callable[[str], _T]) -> _T:
+        full = PREFIX + name
+        shown = str(default).lower() if isinstance(default, bool) else str(default)
+        self.known.append(Variable(full, shown, doc))
+        raw = self._environ.get(full)
+        if raw is None or raw == "":
+            return default
+        try:
+            return parse(raw.strip())
+        except ValueError as error:
+            raise SettingsError(f"{full}: {error}") from None
+
+    def text(self, name: str, default: str, doc: str) -> str:
+        return self._get(name, default, doc, str)
+
+    def integer(
+        self, name: str, default: int, doc: str, *, low: int | None = None, high: int | None = None
+    ) -> int:
+        def parse(raw: str) -> int:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ValueError(f"must be an integer, got {raw!r}") from None
+            if (low is not None and value < low) or (high is not None and value > high):
+                bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+                raise ValueError(f"must be {bounds}, got {value}")
+            return value
+
+        return self._get(name, default, doc, parse)
+
+    def boolean(self, name: str, default: bool, doc: str) -> bool:
+        def parse(raw: str) -> bool:
+            lowered = raw.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"must be true or false, got {raw!r}")
+
+        return self._get(name, default, doc, parse)
+
+    def choice(self, name: str, options: tuple[_S, ...], default: _S, doc: str) -> _S:
+        def parse(raw: str) -> _S:
+            for option in options:
+                if raw.lower() == option:
+                    return option
+            raise ValueError(f"must be one of {', '.join(options)}, got {raw!r}")
+
+        return self._get(name, default, f"{doc} ({' | '.join(options)})", parse)
+
+    def refuse_unknown(self) -> None:
+        names = {variable.name for variable in self.known}
+        unknown = sorted(
+            key for key in self._environ if key.startswith(PREFIX) and key not in names
+        )
+        if unknown:
+            raise SettingsError(f"unknown setting {', '.join(unknown)}; see `bff settings`")

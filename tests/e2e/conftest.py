@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.loopback import DemoStack, free_port, stop
+
+
+@pytest.fixture(scope="session")
+def bff_url(_shared_stack: DemoStack) -> Iterator[str]:
+    """`bff serve` in a child process over the loopback demo stack; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, **_shared_stack.bff_env(), "BFF_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bff", "serve"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, process)
+        yield url
+    finally:
+        stop(process)
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[str], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"bff serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("bff serve never became ready")

@@ -1,0 +1,30 @@
+"""The BFF as a real server process over the demo services as real processes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bff.examples import PRODUCT_PAGE
+from tests.loopback import DemoStack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_reference_operation_over_real_sockets(bff_url: str, stack: DemoStack) -> None:
+    response = httpx.post(
+        f"{bff_url}/graphql",
+        json={"query": PRODUCT_PAGE.query, "variables": {"id": "p1"}},
+        headers={"x-request-id": "e2e-1"},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["data"]["product"]["id"] == "p1"
+    assert stack.calls() == 6
+    forwarded = httpx.get(f"{stack.url('catalog')}/_demo/requests").json()["items"]
+    assert any(entry["headers"].get("x-request-id") == "e2e-1" for entry in forwarded)
+
+
+def test_readiness_and_liveness(bff_url: str) -> None:
+    assert httpx.get(f"{bff_url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{bff_url}/readyz").status_code == 200

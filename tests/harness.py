@@ -1,0 +1,114 @@
+"""A BFF wired to in-process demo services, and ways to talk to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bff.app import create_app
+from bff.examples import Example
+from bff.settings import Settings
+from demo.services import DemoService, build_services
+
+Json = Any
+"""A decoded GraphQL response: arbitrary JSON, which the tests index freely."""
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Json]
+    headers: httpx.Headers
+
+    @property
+    def data(self) -> dict[str, Json]:
+        data = self.body.get("data")
+        assert isinstance(data, dict), self.body
+        return data
+
+    @property
+    def errors(self) -> list[dict[str, Json]]:
+        errors = self.body.get("errors", [])
+        assert isinstance(errors, list)
+        return errors
+
+    def codes(self) -> list[str]:
+        return [error["extensions"]["code"] for error in self.errors]
+
+    def error_at(self, *path: str | int) -> dict[str, Json]:
+        for error in self.errors:
+            if error.get("path") == list(path):
+                return error
+        raise AssertionError(f"no error at {list(path)}: {self.errors}")
+
+
+@dataclass
+class Harness:
+    http: httpx.AsyncClient
+    demo: dict[str, DemoService]
+
+    async def query(
+        self,
+        query: str,
+        variables: Mapping[str, object] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        operation_name: str | None = None,
+    ) -> Reply:
+        payload: dict[str, object] = {"query": query}
+        if variables is not None:
+            payload["variables"] = dict(variables)
+        if operation_name is not None:
+            payload["operationName"] = operation_name
+        response = await self.http.post("/graphql", json=payload, headers=dict(headers or {}))
+        return Reply(response.status_code, response.json(), response.headers)
+
+    async def run(self, example: Example, **variables: object) -> Reply:
+        return await self.query(
+            example.query, {**example.variables, **variables}, headers=example.headers
+        )
+
+    def calls(self) -> int:
+        """Downstream requests made so far, counted by the demo services."""
+        return sum(service.stats.total() for service in self.demo.values())
+
+    def calls_by_route(self) -> dict[str, int]:
+        """Non-zero request counts keyed by service and route, e.g. `catalog GET /products`."""
+        counts: dict[str, int] = {}
+        for name, service in self.demo.items():
+            for route, count in service.stats.by_route().items():
+                if count:
+                    counts[f"{name} {route}"] = count
+        return counts
+
+    def reset_calls(self) -> None:
+        for service in self.demo.values():
+            service.stats.reset()
+
+
+@asynccontextmanager
+async def running_bff(
+    env: Mapping[str, str] | None = None,
+    *,
+    demo: dict[str, DemoService] | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> AsyncIterator[Harness]:
+    """The BFF app in-process, its lifespan running, over in-process demo services.
+
+    `transports` overrides the transport to individual services (e.g. a real
+    network transport to a closed port, for a stopped service).
+    """
+    services = demo if demo is not None else build_services()
+    wired: dict[str, httpx.AsyncBaseTransport] = {
+        name: httpx.ASGITransport(app=service.app) for name, service in services.items()
+    }
+    wired.update(transports or {})
+    app = create_app(Settings.from_environ(env or {}), transports=wired)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bff.test") as http:
+            yield Harness(http, services)

@@ -1,0 +1,102 @@
+"""Field errors: null plus a coded error at the field's path, and the rest intact."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import Harness
+
+
+async def test_missing_ids_are_null_with_not_found(bff: Harness) -> None:
+    reply = await bff.query(
+        """{
+          product(id: "p999999") { id }
+          user(id: "u999999") { id }
+          order(id: "o999999") { id }
+          category(id: "c999") { id }
+          known: product(id: "p1") { id }
+        }"""
+    )
+
+    assert reply.status == 200
+    assert reply.data == {
+        "product": None,
+        "user": None,
+        "order": None,
+        "category": None,
+        "known": {"id": "p1"},
+    }
+    assert reply.error_at("product") == {
+        "message": "No product with id 'p999999'",
+        "locations": [{"line": 2, "column": 11}],
+        "path": ["product"],
+        "extensions": {"code": "NOT_FOUND", "service": "catalog"},
+    }
+    assert reply.error_at("user")["extensions"] == {"code": "NOT_FOUND", "service": "accounts"}
+    assert reply.error_at("order")["extensions"] == {"code": "NOT_FOUND", "service": "orders"}
+    assert reply.error_at("category")["extensions"] == {"code": "NOT_FOUND", "service": "catalog"}
+
+
+async def test_unknown_user_header_makes_me_not_found(bff: Harness) -> None:
+    reply = await bff.query("{ me { id } }", headers={"X-User-Id": "u999999"})
+
+    assert reply.data == {"me": None}
+    assert reply.codes() == ["NOT_FOUND"]
+
+
+@pytest.mark.parametrize(
+    ("query", "path", "message"),
+    [
+        (
+            "{ products(first: 0) { nodes { id } } }",
+            ["products"],
+            "`first` must be between 1 and 100, got 0",
+        ),
+        (
+            "{ products(first: 101) { nodes { id } } }",
+            ["products"],
+            "`first` must be between 1 and 100, got 101",
+        ),
+        (
+            '{ products(after: "nope") { nodes { id } } }',
+            ["products"],
+            "`after` is not a cursor issued by this API",
+        ),
+        (
+            '{ product(id: "p1") { reviews(first: 51) { id } } }',
+            ["product", "reviews"],
+            "`first` must be between 1 and 50, got 51",
+        ),
+        (
+            "{ recommendations(first: -1) { id } }",
+            ["recommendations"],
+            "`first` must be between 1 and 50, got -1",
+        ),
+        (
+            '{ user(id: "u1") { orders(first: 0) { id } } }',
+            ["user", "orders"],
+            "`first` must be between 1 and 50, got 0",
+        ),
+        (
+            '{ user(id: "u1") { reviews(first: 99) { id } } }',
+            ["user", "reviews"],
+            "`first` must be between 1 and 50, got 99",
+        ),
+    ],
+)
+async def test_out_of_range_arguments_are_bad_user_input(
+    bff: Harness, query: str, path: list[str], message: str
+) -> None:
+    reply = await bff.query(query)
+
+    error = reply.error_at(*path)
+    assert error["message"] == message
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+async def test_unknown_category_lists_nothing(bff: Harness) -> None:
+    reply = await bff.query(
+        '{ products(category: "c999") { nodes { id } pageInfo { hasNextPage } } }'
+    )
+
+    assert reply.data == {"products": {"nodes": [], "pageInfo": {"hasNextPage": False}}}

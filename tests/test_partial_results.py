@@ -1,0 +1,92 @@
+"""When one downstream service fails, the others' data still arrives, with coded errors."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from bff.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE
+from demo.services import build_services
+from tests.harness import Reply, running_bff
+from tests.loopback import DemoStack, free_port
+
+
+def assert_no_leaks(reply: Reply) -> None:
+    text = str(reply.body)
+    assert "Traceback" not in text
+    assert "127.0.0.1" not in text
+    assert "http://" not in text
+
+
+async def test_stopped_inventory_nulls_only_stock() -> None:
+    closed = free_port()
+    async with running_bff(
+        {"BFF_INVENTORY_URL": f"http://127.0.0.1:{closed}"},
+        transports={"inventory": httpx.AsyncHTTPTransport()},
+    ) as bff:
+        reply = await bff.run(PRODUCT_PAGE, id="p1")
+
+    product = reply.data["product"]
+    assert product["stock"] is None
+    assert product["name"]
+    assert product["rating"]["count"] > 0
+    assert len(product["reviews"]) == 5
+    assert reply.error_at("product", "stock")["extensions"] == {
+        "code": "DOWNSTREAM_UNAVAILABLE",
+        "service": "inventory",
+    }
+    assert reply.error_at("product", "stock")["message"] == "inventory is unavailable"
+    assert len(reply.errors) == 1
+    assert_no_leaks(reply)
+
+
+async def test_failing_reviews_service_keeps_the_listing() -> None:
+    demo = build_services()
+    demo["reviews"].faults.error_rate = 1.0
+    async with running_bff(demo=demo) as bff:
+        reply = await bff.run(CATEGORY_LISTING, category="c1")
+
+    nodes = [edge["node"] for edge in reply.data["products"]["edges"]]
+    assert len(nodes) == 50
+    assert all(node["rating"] is None and node["reviews"] is None for node in nodes)
+    assert all(node["stock"] is not None and node["category"] is not None for node in nodes)
+    assert set(reply.codes()) == {"DOWNSTREAM_UNAVAILABLE"}
+    assert reply.error_at("products", "edges", 0, "node", "rating")["extensions"] == {
+        "code": "DOWNSTREAM_UNAVAILABLE",
+        "service": "reviews",
+    }
+    assert len(reply.errors) == 100
+    assert_no_leaks(reply)
+
+
+async def test_stopped_recommendations_keep_the_rest_of_the_home_feed() -> None:
+    async with running_bff(
+        {"BFF_RECOMMENDATIONS_URL": f"http://127.0.0.1:{free_port()}"},
+        transports={"recommendations": httpx.AsyncHTTPTransport()},
+    ) as bff:
+        reply = await bff.run(HOME_FEED)
+
+    assert reply.data["recommendations"] is None
+    assert reply.data["me"]["name"] == "Ada Lovelace"
+    assert reply.codes() == ["DOWNSTREAM_UNAVAILABLE"]
+
+
+async def test_hanging_service_times_out_within_its_budget(stack: DemoStack) -> None:
+    stack.set_faults("inventory", hang_rate=1.0)
+    env = {**stack.bff_env(), "BFF_INVENTORY_TIMEOUT_MS": "300"}
+    network = {name: httpx.AsyncHTTPTransport() for name in stack.ports}
+    async with running_bff(env, transports=network) as bff:
+        started = time.monotonic()
+        reply = await bff.run(PRODUCT_PAGE, id="p1")
+        elapsed = time.monotonic() - started
+
+    assert reply.data["product"]["stock"] is None
+    assert reply.data["product"]["category"] is not None
+    assert reply.error_at("product", "stock")["extensions"] == {
+        "code": "DOWNSTREAM_TIMEOUT",
+        "service": "inventory",
+    }
+    # The service would hang for minutes; the answer comes after the 0.3 s timeout.
+    assert elapsed < 3
+    assert_no_leaks(reply)
