@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from types import FrameType
 
 from bff.settings import Settings, SettingsError
 
@@ -69,6 +71,9 @@ def _demo(settings: Settings) -> int:
     """Start every demo service in a child process, then the BFF in this one."""
     from bff.server import serve as run_server
 
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into
+    # SystemExit lets the `finally` below stop the child instead of orphaning it.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     child = subprocess.Popen(
         [sys.executable, "-m", "demo", "all"], stdout=subprocess.PIPE, text=True
     )
@@ -96,6 +101,10 @@ def _demo(settings: Settings) -> int:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             child.kill()
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _relay(lines: Iterable[str]) -> None:
