@@ -18,6 +18,7 @@ from bff.health import Readiness, healthz
 from bff.operations import Operations, RequestFailure
 from bff.settings import Settings
 from clients.base import CallScope
+from clients.cache import SharedCache
 from clients.registry import Clients, open_clients
 from resolvers.context import Caller, Context
 from resolvers.loaders import build_loaders
@@ -34,10 +35,18 @@ def create_app(
     """Build the app; `transports` replaces the network to downstream services in tests."""
 
     runtime = Runtime()
+    cache = (
+        SharedCache(
+            max_entries=settings.downstream_cache_max_entries,
+            max_bytes=settings.downstream_cache_max_bytes,
+        )
+        if settings.downstream_cache
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime.clients = open_clients(settings.services, transports)
+        runtime.clients = open_clients(settings.services, transports, cache)
         try:
             yield
         finally:
@@ -56,7 +65,7 @@ def create_app(
         )
 
     endpoint = GraphQLEndpoint(
-        Operations(build_schema()),
+        Operations(build_schema(), document_cache_size=settings.document_cache_size),
         make_context,
         graphiql.page("/graphql") if settings.graphiql else None,
     )

@@ -24,7 +24,7 @@ from resolvers.context import Context
 ContextFactory = Callable[[Request, str], Context]
 """Builds the per-request context; may raise `RequestFailure` (e.g. a bad identity)."""
 
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 """Methods routed here, so that unsupported ones get a GraphQL-shaped 405."""
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")

@@ -1,8 +1,9 @@
 """Preparing and executing GraphQL operations.
 
 A request goes through three steps, each with its own failure code:
-parse (GRAPHQL_PARSE_FAILED), validate (GRAPHQL_VALIDATION_FAILED) and pick
-the operation (OPERATION_RESOLUTION_FAILURE) happen in `prepare`; variables
+parse (GRAPHQL_PARSE_FAILED) and validate (GRAPHQL_VALIDATION_FAILED), both
+cached per document (`bff.documents`), and pick the operation
+(OPERATION_RESOLUTION_FAILURE) happen in `prepare`; variables
 are coerced (BAD_USER_INPUT) and fields resolved in `execute`. Strawberry
 supplies the schema and the resolver wrappers; graphql-core runs them.
 """
@@ -21,11 +22,9 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
-    specified_rules,
 )
-from strawberry.schema.schema import validate_document
 
+from bff.documents import DocumentCache
 from resolvers.context import Context
 
 
@@ -45,6 +44,7 @@ class Prepared:
 
     document: DocumentNode
     operation: OperationDefinitionNode
+    sha256: str
 
     @property
     def operation_type(self) -> OperationType:
@@ -58,20 +58,17 @@ class Prepared:
 class Operations:
     """Runs operations against one schema."""
 
-    def __init__(self, schema: strawberry.Schema) -> None:
+    def __init__(self, schema: strawberry.Schema, *, document_cache_size: int = 1000) -> None:
         self._schema = schema._schema
         self._executor_class = schema.execution_context_class
-        self._rules = tuple(specified_rules)
+        self._documents = DocumentCache(self._schema, document_cache_size)
 
     def prepare(self, query: str, operation_name: str | None) -> Prepared:
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            raise RequestFailure(400, "GRAPHQL_PARSE_FAILED", [error]) from None
-        errors = validate_document(self._schema, document, self._rules)
-        if errors:
-            raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", errors)
-        operation = get_operation_ast(document, operation_name)
+        document = self._documents.get(query)
+        if document.node is None:
+            assert document.error_code is not None
+            raise RequestFailure(400, document.error_code, list(document.errors))
+        operation = get_operation_ast(document.node, operation_name)
         if operation is None:
             message = (
                 f"Unknown operation named {operation_name!r}."
@@ -79,7 +76,7 @@ class Operations:
                 else "The document holds several operations: name one in `operationName`."
             )
             raise RequestFailure(400, "OPERATION_RESOLUTION_FAILURE", [GraphQLError(message)])
-        return Prepared(document, operation)
+        return Prepared(document.node, operation, document.sha256)
 
     async def execute(
         self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context

@@ -57,6 +57,10 @@ class Settings:
     graphiql: bool = True
     readiness_timeout_s: float = 1.0
     log_level: str = "info"
+    downstream_cache: bool = True
+    downstream_cache_max_entries: int = 50_000
+    downstream_cache_max_bytes: int = 64 * 1024 * 1024
+    document_cache_size: int = 1000
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -139,6 +143,25 @@ def _read(env: _Reader) -> Settings:
             "READINESS_TIMEOUT_MS", 1000, "time /readyz waits for each service", low=1
         )
         / 1000,
+        downstream_cache=env.boolean(
+            "DOWNSTREAM_CACHE",
+            True,
+            "shared cache of downstream reads (per Cache-Control) and request coalescing",
+        ),
+        downstream_cache_max_entries=env.integer(
+            "DOWNSTREAM_CACHE_MAX_ENTRIES", 50_000, "most entries the shared cache keeps", low=1
+        ),
+        downstream_cache_max_bytes=env.integer(
+            "DOWNSTREAM_CACHE_MAX_MB", 64, "most megabytes of JSON the shared cache keeps", low=1
+        )
+        * 1024
+        * 1024,
+        document_cache_size=env.integer(
+            "DOCUMENT_CACHE_SIZE",
+            1000,
+            "distinct documents kept parsed and validated; 0 turns the cache off",
+            low=0,
+        ),
         log_level=env.choice(
             "LOG_LEVEL", ("debug", "info", "warning", "error"), "info", "least severe level logged"
         ),

@@ -37,7 +37,17 @@ class UserRecord:
 
 class AccountsClient(ServiceClient):
     async def get_user(self, user_id: str) -> UserRecord:
-        return await self.get_record("/users/{id}", UserRecord.from_json, path={"id": user_id})
+        return await self.get(
+            "/users/{id}", UserRecord.from_json, resource="user", key=user_id, path={"id": user_id}
+        )
 
-    async def get_users(self, user_ids: Sequence[str]) -> list[UserRecord]:
-        return await self.get_batch("/users", "ids", user_ids, UserRecord.from_json)
+    async def get_users(self, user_ids: Sequence[str]) -> dict[str, UserRecord]:
+        """The users found, by id; unknown ids are left out."""
+        found = await self.get_batch(
+            "/users", "ids", user_ids, UserRecord.from_json, _id, resource="users"
+        )
+        return {user_id: users[0] for user_id, users in found.items() if users}
+
+
+def _id(user: UserRecord) -> str:
+    return user.id

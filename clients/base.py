@@ -1,29 +1,36 @@
 """Shared mechanics of every downstream client.
 
 One `ServiceClient` per downstream service wraps one long-lived
-`httpx.AsyncClient` (its connection pool and keep-alive). It knows how to turn
-an HTTP exchange into JSON or a `clients.errors` exception, how to split batch
-reads into chunks the contract accepts, and how many calls it may have in
-flight: the cap equals the pool size, so requests never queue inside httpcore's
-pool, whose waiting-list scans wedge the event loop under load.
+`httpx.AsyncClient` (its connection pool and keep-alive). It turns an HTTP
+exchange into parsed records or a `clients.errors` exception, splits batch reads
+into chunks the contract accepts, and caps its calls in flight at the pool size,
+so requests never queue inside httpcore's pool, whose waiting-list scans wedge
+the event loop under load.
+
+Reads go through the process-wide `SharedCache` (see `clients.cache` for what
+it stores and for how long) and through request coalescing (`clients.flight`):
+a read the cache cannot answer joins an identical call already under way, if
+any. Without a cache (`cache=None`) every read goes to the network.
 
 Per-request information (request id, caller, forwarded headers) travels in a
 `CallScope`; `scoped()` returns a cheap copy of the client bound to one, sharing
-the pool and the cap.
+the pool, the cap, the cache and the calls in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Self, TypeVar
+from typing import Self, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
 import orjson
 
+from clients.cache import CacheKey, Entry, Freshness, SharedCache, StoredKey
 from clients.decoding import JsonObject, RecordError, objects
 from clients.errors import (
     BadResponse,
@@ -33,11 +40,13 @@ from clients.errors import (
     Timeout,
     Unavailable,
 )
+from clients.flight import InFlight, Outcome, join
 
 BATCH_LIMIT = 100
 """Most ids one batch request may name, per the downstream contract."""
 
 _T = TypeVar("_T")
+Batch = dict[str, Outcome[tuple[object, ...]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +86,23 @@ def open_http(
 
 
 class ServiceClient:
-    """GET and POST JSON against one service, with errors mapped once."""
+    """Cached, coalesced GETs and plain POSTs against one service, errors mapped once."""
 
-    def __init__(self, service: str, http: httpx.AsyncClient, config: ServiceConfig) -> None:
+    def __init__(
+        self,
+        service: str,
+        http: httpx.AsyncClient,
+        config: ServiceConfig,
+        cache: SharedCache | None = None,
+    ) -> None:
         self.service = service
         self._http = http
         self._health_path = config.health_path
+        self._timeout_s = config.timeout_s
         self._gate = asyncio.Semaphore(config.max_connections)
+        self._cache = cache
+        self._reads: InFlight[Outcome[object]] = InFlight()
+        self._batches: InFlight[Batch] = InFlight()
         self._scope = CallScope()
 
     def scoped(self, scope: CallScope) -> Self:
@@ -103,14 +122,130 @@ class ServiceClient:
             return False
         return response.is_success
 
-    async def get_json(
+    def forget(self, resource: str, ids: Sequence[str]) -> None:
+        """Drop cached reads of these ids: they have just changed."""
+        if self._cache is not None:
+            self._cache.invalidate(self.service, resource, ids)
+
+    async def get(
         self,
         route: str,
+        parse: Callable[[JsonObject], _T],
         *,
+        resource: str,
+        key: str = "",
+        variant: Hashable = None,
         path: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
-    ) -> JsonObject:
-        return await self._send("GET", route, path=path, params=params)
+    ) -> _T:
+        """GET one JSON document and parse it, through the cache and coalescing.
+
+        `resource`, `key` and `variant` name the read in the cache; they must
+        determine the request as fully as `route`, `path` and `params` do.
+        """
+        url = _url(route, path)
+        if self._cache is None:
+            response = await self._send("GET", url, params=params)
+            return self.parse(parse, self._json(response))
+        cache_key: CacheKey = (self.service, resource, key, variant)
+        owner = self._scope.caller_id
+        hit = self._cache.lookup(cache_key, owner)
+        if hit is not None and hit[1].is_fresh(self._cache.now()):
+            self._cache.stats.hits += 1
+            return cast(_T, hit[1].value)
+        self._cache.stats.misses += 1
+
+        async def read() -> Outcome[object]:
+            return await self._read(url, params, parse, cache_key, owner, hit)
+
+        task = self._reads.find(cache_key) or self._reads.start([cache_key], read)
+        outcome = await join(task)
+        if not outcome.serves(owner):
+            outcome = await read()
+        return cast(_T, outcome.value)
+
+    async def get_items(
+        self,
+        route: str,
+        parse_item: Callable[[JsonObject], _T],
+        *,
+        resource: str,
+        key: str = "",
+        variant: Hashable = None,
+        params: Mapping[str, str] | None = None,
+    ) -> tuple[_T, ...]:
+        """GET a `{"items": [...]}` page and parse each item."""
+
+        def parse_page(page: JsonObject) -> tuple[_T, ...]:
+            return tuple(parse_item(item) for item in objects(page, "items"))
+
+        return await self.get(
+            route, parse_page, resource=resource, key=key, variant=variant, params=params
+        )
+
+    async def get_batch(
+        self,
+        route: str,
+        id_param: str,
+        ids: Sequence[str],
+        parse_item: Callable[[JsonObject], _T],
+        id_of: Callable[[_T], str],
+        *,
+        resource: str,
+        variant: Hashable = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, tuple[_T, ...]]:
+        """Items per id, read in chunks of at most `BATCH_LIMIT` ids, cached per id.
+
+        Every id asked for is a key of the answer; an id the service did not
+        return maps to an empty tuple.
+        """
+        wanted = list(dict.fromkeys(ids))
+        owner = self._scope.caller_id
+
+        async def fetch(missing: list[str]) -> Batch:
+            return await self._read_batch(
+                route, id_param, missing, parse_item, id_of, resource, variant, params, owner
+            )
+
+        if self._cache is None:
+            fetched = await fetch(wanted)
+            return {
+                entity_id: cast(tuple[_T, ...], fetched[entity_id].value) for entity_id in wanted
+            }
+        found: dict[str, tuple[object, ...]] = {}
+        waiting: dict[asyncio.Task[Batch], list[str]] = defaultdict(list)
+        missing: list[str] = []
+        now = self._cache.now()
+        for entity_id in wanted:
+            cache_key: CacheKey = (self.service, resource, entity_id, variant)
+            hit = self._cache.lookup(cache_key, owner)
+            if hit is not None and hit[1].is_fresh(now):
+                self._cache.stats.hits += 1
+                found[entity_id] = cast(tuple[object, ...], hit[1].value)
+                continue
+            self._cache.stats.misses += 1
+            task = self._batches.find(cache_key)
+            if task is not None:
+                waiting[task].append(entity_id)
+            else:
+                missing.append(entity_id)
+        if missing:
+            keys = [(self.service, resource, entity_id, variant) for entity_id in missing]
+            waiting[self._batches.start(keys, lambda: fetch(missing))].extend(missing)
+        refused: list[str] = []
+        for task, entity_ids in waiting.items():
+            outcomes = await join(task)
+            for entity_id in entity_ids:
+                outcome = outcomes[entity_id]
+                if outcome.serves(owner):
+                    found[entity_id] = outcome.value
+                else:
+                    refused.append(entity_id)
+        if refused:
+            own = await fetch(refused)
+            found.update((entity_id, own[entity_id].value) for entity_id in refused)
+        return {entity_id: cast(tuple[_T, ...], found[entity_id]) for entity_id in wanted}
 
     async def post_json(
         self,
@@ -119,49 +254,8 @@ class ServiceClient:
         *,
         headers: Mapping[str, str] | None = None,
     ) -> JsonObject:
-        return await self._send("POST", route, body=body, headers=headers)
-
-    async def get_record(
-        self,
-        route: str,
-        parse: Callable[[JsonObject], _T],
-        *,
-        path: Mapping[str, str] | None = None,
-        params: Mapping[str, str] | None = None,
-    ) -> _T:
-        return self.parse(parse, await self.get_json(route, path=path, params=params))
-
-    async def get_items(
-        self,
-        route: str,
-        parse_item: Callable[[JsonObject], _T],
-        *,
-        params: Mapping[str, str] | None = None,
-    ) -> list[_T]:
-        """Read a `{"items": [...]}` page and parse each item."""
-        page = await self.get_json(route, params=params)
-        return [self.parse(parse_item, item) for item in self.parse(_items, page)]
-
-    async def get_batch(
-        self,
-        route: str,
-        id_param: str,
-        ids: Sequence[str],
-        parse_item: Callable[[JsonObject], _T],
-        *,
-        params: Mapping[str, str] | None = None,
-    ) -> list[_T]:
-        """Read `items` for many ids, in chunks of at most `BATCH_LIMIT` ids."""
-        chunks = [ids[start : start + BATCH_LIMIT] for start in range(0, len(ids), BATCH_LIMIT)]
-        pages = await asyncio.gather(
-            *(
-                self.get_items(
-                    route, parse_item, params={**(params or {}), id_param: ",".join(chunk)}
-                )
-                for chunk in chunks
-            )
-        )
-        return [item for page in pages for item in page]
+        response = await self._send("POST", route, body=body, headers=headers)
+        return self._json(response)
 
     def parse(self, parse: Callable[[JsonObject], _T], obj: JsonObject) -> _T:
         """Apply a record parser, reporting a contract breach as `BadResponse`."""
@@ -170,17 +264,82 @@ class ServiceClient:
         except RecordError as error:
             raise BadResponse(self.service, f"{self.service} sent an unexpected answer") from error
 
+    async def _read(
+        self,
+        url: str,
+        params: Mapping[str, str] | None,
+        parse: Callable[[JsonObject], object],
+        cache_key: CacheKey,
+        owner: str | None,
+        known: tuple[StoredKey, Entry] | None,
+    ) -> Outcome[object]:
+        """One GET, conditional when an entry with an ETag is known."""
+        assert self._cache is not None
+        etag = known[1].etag if known is not None else None
+        headers = {"if-none-match": etag} if etag else None
+        response = await self._send("GET", url, params=params, headers=headers)
+        freshness = Freshness.parse(response.headers.get("cache-control"))
+        if response.status_code == 304:
+            if known is None:
+                raise BadResponse(self.service, f"{self.service} answered 304 unasked")
+            self._cache.refresh(known[0], freshness)
+            return Outcome(known[1].value, known[1].freshness, owner)
+        value = self.parse(parse, self._json(response))
+        self._cache.put(
+            cache_key,
+            owner,
+            value,
+            freshness,
+            size=len(response.content),
+            etag=response.headers.get("etag"),
+        )
+        return Outcome(value, freshness, owner)
+
+    async def _read_batch(
+        self,
+        route: str,
+        id_param: str,
+        ids: list[str],
+        parse_item: Callable[[JsonObject], _T],
+        id_of: Callable[[_T], str],
+        resource: str,
+        variant: Hashable,
+        params: Mapping[str, str] | None,
+        owner: str | None,
+    ) -> Batch:
+        chunks = [ids[start : start + BATCH_LIMIT] for start in range(0, len(ids), BATCH_LIMIT)]
+        responses = await asyncio.gather(
+            *(
+                self._send("GET", route, params={**(params or {}), id_param: ",".join(chunk)})
+                for chunk in chunks
+            )
+        )
+        outcomes: Batch = {}
+        for chunk, response in zip(chunks, responses, strict=True):
+            freshness = Freshness.parse(response.headers.get("cache-control"))
+            grouped: dict[str, list[_T]] = {entity_id: [] for entity_id in chunk}
+            for item in self.parse(_items, self._json(response)):
+                record = self.parse(parse_item, item)
+                grouped.setdefault(id_of(record), []).append(record)
+            share = len(response.content) // len(chunk)
+            for entity_id in chunk:
+                value = tuple(grouped[entity_id])
+                if self._cache is not None:
+                    cache_key: CacheKey = (self.service, resource, entity_id, variant)
+                    self._cache.put(cache_key, owner, value, freshness, size=share)
+                outcomes[entity_id] = Outcome(value, freshness, owner)
+        return outcomes
+
     async def _send(
         self,
         method: str,
-        route: str,
+        url: str,
         *,
-        path: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> JsonObject:
-        url = route.format_map({key: quote(value, safe="") for key, value in (path or {}).items()})
+    ) -> httpx.Response:
+        """One exchange; any status but 2xx and 304 raises the matching error."""
         request_headers = dict(self._scope.headers)
         if self._scope.request_id is not None:
             request_headers["x-request-id"] = self._scope.request_id
@@ -191,27 +350,21 @@ class ServiceClient:
             content = orjson.dumps(body)
             request_headers["content-type"] = "application/json"
         try:
-            async with self._gate:
+            # The timeout covers the wait for a free connection slot as well.
+            async with asyncio.timeout(self._timeout_s), self._gate:
                 response = await self._http.request(
                     method, url, params=params, content=content, headers=request_headers
                 )
-        except httpx.TimeoutException as error:
+        except (httpx.TimeoutException, TimeoutError) as error:
             raise Timeout(self.service, f"{self.service} did not answer in time") from error
         except httpx.TransportError as error:
             raise Unavailable(self.service, f"{self.service} is unavailable") from error
-        return self._decode(response)
-
-    def _decode(self, response: httpx.Response) -> JsonObject:
         status = response.status_code
-        if 200 <= status < 300:
-            try:
-                decoded = orjson.loads(response.content)
-            except orjson.JSONDecodeError as error:
-                raise BadResponse(self.service, f"{self.service} sent invalid JSON") from error
-            if not isinstance(decoded, dict):
-                raise BadResponse(self.service, f"{self.service} sent an unexpected answer")
-            return decoded
-        detail = _error_message(response)
+        if 200 <= status < 300 or status == 304:
+            return response
+        # A service's own words are passed on only for writes, where they explain
+        # what was wrong with the caller's input; a refused read is the BFF's doing.
+        detail = _error_message(response) if method == "POST" else None
         if status == 404:
             raise NotFound(self.service, detail or "not found")
         if status in (400, 422):
@@ -221,6 +374,21 @@ class ServiceClient:
         if status >= 500:
             raise Unavailable(self.service, f"{self.service} is unavailable (HTTP {status})")
         raise BadResponse(self.service, f"{self.service} answered with HTTP {status}")
+
+    def _json(self, response: httpx.Response) -> JsonObject:
+        if response.status_code == 304:
+            raise BadResponse(self.service, f"{self.service} answered 304 unasked")
+        try:
+            decoded = orjson.loads(response.content)
+        except orjson.JSONDecodeError as error:
+            raise BadResponse(self.service, f"{self.service} sent invalid JSON") from error
+        if not isinstance(decoded, dict):
+            raise BadResponse(self.service, f"{self.service} sent an unexpected answer")
+        return decoded
+
+
+def _url(route: str, path: Mapping[str, str] | None) -> str:
+    return route.format_map({key: quote(value, safe="") for key, value in (path or {}).items()})
 
 
 def _items(page: JsonObject) -> list[JsonObject]:

@@ -64,12 +64,20 @@ class ProductPage:
 
 class CatalogClient(ServiceClient):
     async def get_product(self, product_id: str) -> ProductRecord:
-        return await self.get_record(
-            "/products/{id}", ProductRecord.from_json, path={"id": product_id}
+        return await self.get(
+            "/products/{id}",
+            ProductRecord.from_json,
+            resource="product",
+            key=product_id,
+            path={"id": product_id},
         )
 
-    async def get_products(self, product_ids: Sequence[str]) -> list[ProductRecord]:
-        return await self.get_batch("/products", "ids", product_ids, ProductRecord.from_json)
+    async def get_products(self, product_ids: Sequence[str]) -> dict[str, ProductRecord]:
+        """The products found, by id; unknown ids are left out."""
+        found = await self.get_batch(
+            "/products", "ids", product_ids, ProductRecord.from_json, _id, resource="products"
+        )
+        return {product_id: items[0] for product_id, items in found.items() if items}
 
     async def list_products(
         self, *, category_id: str | None, limit: int, cursor: str | None
@@ -79,9 +87,24 @@ class CatalogClient(ServiceClient):
             params["category"] = category_id
         if cursor is not None:
             params["cursor"] = cursor
-        return await self.get_record("/products", ProductPage.from_json, params=params)
+        return await self.get(
+            "/products",
+            ProductPage.from_json,
+            resource="listing",
+            key=category_id or "",
+            variant=(limit, cursor),
+            params=params,
+        )
 
     async def get_category(self, category_id: str) -> CategoryRecord:
-        return await self.get_record(
-            "/categories/{id}", CategoryRecord.from_json, path={"id": category_id}
+        return await self.get(
+            "/categories/{id}",
+            CategoryRecord.from_json,
+            resource="category",
+            key=category_id,
+            path={"id": category_id},
         )
+
+
+def _id(product: ProductRecord) -> str:
+    return product.id

@@ -25,5 +25,22 @@ class StockRecord:
 
 
 class InventoryClient(ServiceClient):
-    async def get_stock(self, product_ids: Sequence[str]) -> list[StockRecord]:
-        return await self.get_batch("/stock", "productIds", product_ids, StockRecord.from_json)
+    async def get_stock(self, product_ids: Sequence[str]) -> dict[str, StockRecord]:
+        """Stock by product id; products without a stock record are left out."""
+        found = await self.get_batch(
+            "/stock",
+            "productIds",
+            product_ids,
+            StockRecord.from_json,
+            _product_id,
+            resource="stock",
+        )
+        return {product_id: items[0] for product_id, items in found.items() if items}
+
+    def forget_stock(self, product_ids: Sequence[str]) -> None:
+        """Stock of these products changed (an order was placed)."""
+        self.forget("stock", product_ids)
+
+
+def _product_id(stock: StockRecord) -> str:
+    return stock.product_id

@@ -60,18 +60,33 @@ class LineRequest:
 
 class OrdersClient(ServiceClient):
     async def get_order(self, order_id: str) -> OrderRecord:
-        return await self.get_record("/orders/{id}", OrderRecord.from_json, path={"id": order_id})
+        return await self.get(
+            "/orders/{id}",
+            OrderRecord.from_json,
+            resource="order",
+            key=order_id,
+            path={"id": order_id},
+        )
 
-    async def get_orders_for_user(self, user_id: str, *, limit: int) -> list[OrderRecord]:
+    async def get_orders_for_user(self, user_id: str, *, limit: int) -> tuple[OrderRecord, ...]:
         """Newest first. The contract has no batch form of this read."""
         return await self.get_items(
-            "/orders", OrderRecord.from_json, params={"userId": user_id, "limit": str(limit)}
+            "/orders",
+            OrderRecord.from_json,
+            resource="by-user",
+            key=user_id,
+            variant=limit,
+            params={"userId": user_id, "limit": str(limit)},
         )
 
     async def create_order(
         self, *, user_id: str, lines: Sequence[LineRequest], idempotency_key: str
     ) -> OrderRecord:
-        """Place an order; repeating the key returns the first order, not a second one."""
+        """Place an order; repeating the key returns the first order, not a second one.
+
+        The user's cached order lists are forgotten; so must the caller forget the
+        stock of the products ordered, which another service keeps.
+        """
         created = await self.post_json(
             "/orders",
             {
@@ -82,4 +97,7 @@ class OrdersClient(ServiceClient):
             },
             headers={"idempotency-key": idempotency_key},
         )
-        return self.parse(OrderRecord.from_json, created)
+        order = self.parse(OrderRecord.from_json, created)
+        self.forget("by-user", [user_id])
+        self.forget("order", [order.id])
+        return order

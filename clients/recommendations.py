@@ -27,9 +27,12 @@ class RecommendationsClient(ServiceClient):
         self, user_id: str, *, model: Model, limit: int
     ) -> RecommendationsRecord:
         """One user only: the contract has no batch form."""
-        return await self.get_record(
+        return await self.get(
             "/recommendations/{userId}",
             RecommendationsRecord.from_json,
+            resource="for-user",
+            key=user_id,
+            variant=(model, limit),
             path={"userId": user_id},
             params={"model": model, "limit": str(limit)},
         )

@@ -10,6 +10,7 @@ import httpx
 
 from clients.accounts import AccountsClient
 from clients.base import CallScope, ServiceClient, ServiceConfig, open_http
+from clients.cache import SharedCache
 from clients.catalog import CatalogClient
 from clients.inventory import InventoryClient
 from clients.orders import OrdersClient
@@ -51,12 +52,16 @@ class Clients:
 def open_clients(
     configs: Mapping[str, ServiceConfig],
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    cache: SharedCache | None = None,
 ) -> Clients:
-    """Open one pooled client per service; `transports` replaces the network in tests."""
+    """Open one pooled client per service, all sharing `cache` (None: no caching).
 
-    def http(service: str) -> tuple[str, httpx.AsyncClient, ServiceConfig]:
+    `transports` replaces the network in tests.
+    """
+
+    def http(service: str) -> tuple[str, httpx.AsyncClient, ServiceConfig, SharedCache | None]:
         config = configs[service]
-        return service, open_http(config, (transports or {}).get(service)), config
+        return service, open_http(config, (transports or {}).get(service)), config, cache
 
     return Clients(
         accounts=AccountsClient(*http("accounts")),

@@ -51,38 +51,75 @@ class RatingSummaryRecord:
 class ReviewsClient(ServiceClient):
     async def get_reviews_for_products(
         self, product_ids: Sequence[str], *, limit: int
-    ) -> list[ReviewRecord]:
-        """Newest first, at most `limit` per product."""
-        return await self.get_batch(
+    ) -> dict[str, tuple[ReviewRecord, ...]]:
+        """Per product, its newest reviews first, at most `limit`."""
+        found = await self.get_batch(
             "/reviews",
             "productIds",
             product_ids,
             ReviewRecord.from_json,
+            _product_id,
+            resource="by-product",
+            variant=limit,
             params={"limit": str(limit)},
         )
+        return {key: _newest_first(reviews) for key, reviews in found.items()}
 
     async def get_reviews_by_authors(
         self, author_ids: Sequence[str], *, limit: int
-    ) -> list[ReviewRecord]:
-        """Newest first, at most `limit` per author."""
-        return await self.get_batch(
+    ) -> dict[str, tuple[ReviewRecord, ...]]:
+        """Per author, their newest reviews first, at most `limit`."""
+        found = await self.get_batch(
             "/reviews",
             "authorIds",
             author_ids,
             ReviewRecord.from_json,
+            _author_id,
+            resource="by-author",
+            variant=limit,
             params={"limit": str(limit)},
         )
+        return {key: _newest_first(reviews) for key, reviews in found.items()}
 
-    async def get_summaries(self, product_ids: Sequence[str]) -> list[RatingSummaryRecord]:
-        return await self.get_batch(
-            "/reviews/summary", "productIds", product_ids, RatingSummaryRecord.from_json
+    async def get_summaries(self, product_ids: Sequence[str]) -> dict[str, RatingSummaryRecord]:
+        """Rating summaries by product id; unknown products are left out."""
+        found = await self.get_batch(
+            "/reviews/summary",
+            "productIds",
+            product_ids,
+            RatingSummaryRecord.from_json,
+            _summary_product_id,
+            resource="summaries",
         )
+        return {product_id: items[0] for product_id, items in found.items() if items}
 
     async def create_review(
         self, *, product_id: str, author_id: str, rating: int, body: str
     ) -> ReviewRecord:
+        """Write a review; cached reviews and summaries it changes are forgotten."""
         created = await self.post_json(
             "/reviews",
             {"productId": product_id, "authorId": author_id, "rating": rating, "body": body},
         )
-        return self.parse(ReviewRecord.from_json, created)
+        review = self.parse(ReviewRecord.from_json, created)
+        self.forget("by-product", [product_id])
+        self.forget("summaries", [product_id])
+        self.forget("by-author", [author_id])
+        return review
+
+
+def _newest_first(reviews: tuple[ReviewRecord, ...]) -> tuple[ReviewRecord, ...]:
+    # Batch answers group reviews in no guaranteed order.
+    return tuple(sorted(reviews, key=lambda review: review.created_at, reverse=True))
+
+
+def _product_id(review: ReviewRecord) -> str:
+    return review.product_id
+
+
+def _author_id(review: ReviewRecord) -> str:
+    return review.author_id
+
+
+def _summary_product_id(summary: RatingSummaryRecord) -> str:
+    return summary.product_id

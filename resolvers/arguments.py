@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 from clients.errors import NotFound
@@ -9,6 +10,8 @@ from resolvers.errors import BadUserInput
 from resolvers.loaders import Loader
 
 _T = TypeVar("_T")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
 
 
 def check_range(name: str, value: int, low: int, high: int) -> int:
@@ -26,8 +29,25 @@ def check_text(name: str, value: str, *, max_length: int) -> str:
     return stripped
 
 
+def check_id(name: str, value: str) -> str:
+    """Ids are short words (`p1`, `u42`); anything else would not survive a URL intact."""
+    if not _ID.fullmatch(value):
+        raise BadUserInput(f"`{name}` must be an id such as p1: 1 to 64 letters, digits, _ or -")
+    return value
+
+
+def check_key(name: str, value: str, *, max_length: int) -> str:
+    """A client-chosen key sent on as a header: printable ASCII only."""
+    if not _PRINTABLE_ASCII.fullmatch(value) or not value.strip():
+        raise BadUserInput(f"`{name}` must be non-blank printable ASCII")
+    if len(value) > max_length:
+        raise BadUserInput(f"`{name}` must be at most {max_length} characters, got {len(value)}")
+    return value
+
+
 async def load_existing(loader: Loader[str, _T | None], key: str, *, service: str, kind: str) -> _T:
     """Load a record that must exist: a missing id is a NOT_FOUND error on the field."""
+    check_id("id", key)
     record = await loader.load(key)
     if record is None:
         raise NotFound(service, f"No {kind} with id {key!r}")

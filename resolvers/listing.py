@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 from clients.catalog import ProductRecord
-from resolvers.arguments import check_range
+from resolvers.arguments import check_id, check_range
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 
@@ -61,6 +61,8 @@ async def list_products(
     context: Context, category_id: str | None, first: int, after: str | None
 ) -> Listing:
     check_range("first", first, 1, MAX_FIRST)
+    if category_id is not None:
+        check_id("category", category_id)
     page_cursor, skip = decode_cursor(after) if after is not None else (None, 0)
     page = await context.clients.catalog.list_products(
         category_id=category_id, limit=min(MAX_FIRST, skip + first), cursor=page_cursor

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, cast
 
@@ -80,10 +80,10 @@ class Loaders:
     categories: Loader[str, CategoryRecord | None]
     stock: Loader[str, StockRecord | None]
     ratings: Loader[str, RatingSummaryRecord | None]
-    reviews_by_product: Loader[ReviewsKey, list[ReviewRecord]]
-    reviews_by_author: Loader[ReviewsKey, list[ReviewRecord]]
+    reviews_by_product: Loader[ReviewsKey, tuple[ReviewRecord, ...]]
+    reviews_by_author: Loader[ReviewsKey, tuple[ReviewRecord, ...]]
     orders: Loader[str, OrderRecord | None]
-    orders_by_user: Loader[OrdersKey, list[OrderRecord]]
+    orders_by_user: Loader[OrdersKey, tuple[OrderRecord, ...]]
     recommendations: Loader[RecommendationsKey, RecommendationsRecord]
 
 
@@ -102,27 +102,26 @@ def build_loaders(clients: Clients, *, batching: bool = True, max_concurrency: i
         return DirectLoader(batch)
 
     async def users(ids: list[str]) -> list[UserRecord | None]:
-        return _by_key(ids, await clients.accounts.get_users(ids), lambda user: user.id)
+        found = await clients.accounts.get_users(ids)
+        return [found.get(user_id) for user_id in ids]
 
     async def products(ids: list[str]) -> list[ProductRecord | None]:
-        return _by_key(ids, await clients.catalog.get_products(ids), lambda product: product.id)
+        found = await clients.catalog.get_products(ids)
+        return [found.get(product_id) for product_id in ids]
 
     async def stock(ids: list[str]) -> list[StockRecord | None]:
-        return _by_key(ids, await clients.inventory.get_stock(ids), lambda item: item.product_id)
+        found = await clients.inventory.get_stock(ids)
+        return [found.get(product_id) for product_id in ids]
 
     async def ratings(ids: list[str]) -> list[RatingSummaryRecord | None]:
         found = await clients.reviews.get_summaries(ids)
-        return _by_key(ids, found, lambda summary: summary.product_id)
+        return [found.get(product_id) for product_id in ids]
 
-    async def reviews_by_product(keys: list[ReviewsKey]) -> list[list[ReviewRecord]]:
-        return await _grouped_reviews(
-            keys, clients.reviews.get_reviews_for_products, lambda review: review.product_id
-        )
+    async def reviews_by_product(keys: list[ReviewsKey]) -> list[tuple[ReviewRecord, ...]]:
+        return await _per_limit(keys, clients.reviews.get_reviews_for_products)
 
-    async def reviews_by_author(keys: list[ReviewsKey]) -> list[list[ReviewRecord]]:
-        return await _grouped_reviews(
-            keys, clients.reviews.get_reviews_by_authors, lambda review: review.author_id
-        )
+    async def reviews_by_author(keys: list[ReviewsKey]) -> list[tuple[ReviewRecord, ...]]:
+        return await _per_limit(keys, clients.reviews.get_reviews_by_authors)
 
     # The contract has no batch form for the reads below: the loader still
     # deduplicates keys, and caps how many single calls one request runs at once.
@@ -146,8 +145,10 @@ def build_loaders(clients: Clients, *, batching: bool = True, max_concurrency: i
 
         return await _each(gate, ids, one)
 
-    async def orders_by_user(keys: list[OrdersKey]) -> list[list[OrderRecord] | BaseException]:
-        async def one(key: OrdersKey) -> list[OrderRecord]:
+    async def orders_by_user(
+        keys: list[OrdersKey],
+    ) -> list[tuple[OrderRecord, ...] | BaseException]:
+        async def one(key: OrdersKey) -> tuple[OrderRecord, ...]:
             user_id, limit = key
             return await clients.orders.get_orders_for_user(user_id, limit=limit)
 
@@ -178,32 +179,18 @@ def build_loaders(clients: Clients, *, batching: bool = True, max_concurrency: i
     )
 
 
-def _by_key(
-    keys: Sequence[str], records: Iterable[V], key_of: Callable[[V], str]
-) -> list[V | None]:
-    """Results in key order; None where the service did not return the id."""
-    found = {key_of(record): record for record in records}
-    return [found.get(key) for key in keys]
-
-
-async def _grouped_reviews(
+async def _per_limit(
     keys: list[ReviewsKey],
-    fetch: Callable[..., Awaitable[list[ReviewRecord]]],
-    owner_of: Callable[[ReviewRecord], str],
-) -> list[list[ReviewRecord]]:
-    """One call per distinct limit; each key gets its owner's reviews, newest first."""
+    fetch: Callable[..., Awaitable[dict[str, tuple[ReviewRecord, ...]]]],
+) -> list[tuple[ReviewRecord, ...]]:
+    """One batch call per distinct limit; each key gets its owner's reviews."""
     ids_by_limit: dict[int, list[str]] = defaultdict(list)
     for owner_id, limit in keys:
         ids_by_limit[limit].append(owner_id)
     limits = list(ids_by_limit)
     pages = await asyncio.gather(*(fetch(ids_by_limit[limit], limit=limit) for limit in limits))
-    grouped: dict[ReviewsKey, list[ReviewRecord]] = defaultdict(list)
-    for limit, page in zip(limits, pages, strict=True):
-        for review in page:
-            grouped[(owner_of(review), limit)].append(review)
-    for reviews in grouped.values():
-        reviews.sort(key=lambda review: review.created_at, reverse=True)
-    return [grouped.get(key, [])[: key[1]] for key in keys]
+    found = {limit: page for limit, page in zip(limits, pages, strict=True)}
+    return [found[limit].get(owner_id, ())[:limit] for owner_id, limit in keys]
 
 
 async def _each(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from clients.orders import LineRequest, OrderRecord
-from resolvers.arguments import check_range, check_text, load_existing
+from resolvers.arguments import check_id, check_key, check_range, load_existing
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, Unauthenticated
 
 MAX_LINES = 50
 MAX_QUANTITY = 999
+MAX_KEY = 255
 
 
 async def get_order(context: Context, order_id: str) -> OrderRecord:
@@ -24,11 +25,19 @@ async def place_order(
     user_id = context.caller.user_id
     if user_id is None:
         raise Unauthenticated("placeOrder needs a signed-in caller")
-    key = check_text("idempotencyKey", idempotency_key, max_length=255)
+    key = check_key("idempotencyKey", idempotency_key, max_length=MAX_KEY)
     if not 1 <= len(lines) <= MAX_LINES:
         raise BadUserInput(f"`input.lines` must hold 1 to {MAX_LINES} lines, got {len(lines)}")
     for index, line in enumerate(lines):
+        check_id(f"input.lines[{index}].productId", line.product_id)
         check_range(f"input.lines[{index}].quantity", line.quantity, 1, MAX_QUANTITY)
-    return await context.clients.orders.create_order(
-        user_id=user_id, lines=lines, idempotency_key=key
+    # Keys are the caller's own: scoped by user, two callers' keys can never collide.
+    order = await context.clients.orders.create_order(
+        user_id=user_id, lines=lines, idempotency_key=f"{user_id}:{key}"
     )
+    # Placing the order took stock: what anyone has cached of it is out of date.
+    context.clients.inventory.forget_stock([line.product_id for line in lines])
+    context.loaders.stock.clear_all()
+    context.loaders.orders.clear_all()
+    context.loaders.orders_by_user.clear_all()
+    return order

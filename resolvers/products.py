@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from clients.catalog import CategoryRecord, ProductRecord
 from clients.inventory import StockRecord
 from clients.reviews import RatingSummaryRecord, ReviewRecord
@@ -35,6 +37,6 @@ async def get_rating(context: Context, product_id: str) -> RatingSummaryRecord:
     )
 
 
-async def get_reviews_of(context: Context, product_id: str, first: int) -> list[ReviewRecord]:
+async def get_reviews_of(context: Context, product_id: str, first: int) -> Sequence[ReviewRecord]:
     check_range("first", first, 1, MAX_REVIEWS)
     return await context.loaders.reviews_by_product.load((product_id, first))

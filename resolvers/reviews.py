@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clients.reviews import ReviewRecord
-from resolvers.arguments import check_range, check_text
+from resolvers.arguments import check_id, check_range, check_text
 from resolvers.context import Context
 from resolvers.errors import Unauthenticated
 
@@ -15,6 +15,7 @@ async def add_review(context: Context, product_id: str, rating: int, body: str) 
     author_id = context.caller.user_id
     if author_id is None:
         raise Unauthenticated("addReview needs a signed-in caller")
+    check_id("input.productId", product_id)
     check_range("input.rating", rating, 1, 5)
     text = check_text("input.body", body, max_length=MAX_BODY)
     review = await context.clients.reviews.create_review(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from clients.accounts import UserRecord
 from clients.orders import OrderRecord
 from clients.reviews import ReviewRecord
@@ -23,11 +25,11 @@ async def get_user(context: Context, user_id: str) -> UserRecord:
     return await load_existing(context.loaders.users, user_id, service="accounts", kind="user")
 
 
-async def get_orders_of(context: Context, user_id: str, first: int) -> list[OrderRecord]:
+async def get_orders_of(context: Context, user_id: str, first: int) -> Sequence[OrderRecord]:
     check_range("first", first, 1, MAX_ORDERS)
     return await context.loaders.orders_by_user.load((user_id, first))
 
 
-async def get_reviews_by(context: Context, user_id: str, first: int) -> list[ReviewRecord]:
+async def get_reviews_by(context: Context, user_id: str, first: int) -> Sequence[ReviewRecord]:
     check_range("first", first, 1, MAX_REVIEWS)
     return await context.loaders.reviews_by_author.load((user_id, first))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from tests.harness import Harness
@@ -100,3 +103,44 @@ async def test_unknown_category_lists_nothing(bff: Harness) -> None:
     )
 
     assert reply.data == {"products": {"nodes": [], "pageInfo": {"hasNextPage": False}}}
+
+
+@pytest.mark.parametrize("bad_id", ["x" * 70_000, "p1,p2", "../users", "", "p 1", "ü1"])
+async def test_ids_that_are_not_ids_are_refused_without_harming_siblings(
+    bff: Harness, bad_id: str
+) -> None:
+    reply = await bff.query(
+        'query Q($id: ID!) { bad: category(id: $id) { id } good: category(id: "c1") { id } }',
+        {"id": bad_id},
+    )
+
+    assert reply.data == {"bad": None, "good": {"id": "c1"}}
+    assert reply.error_at("bad")["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert reply.error_at("bad")["message"].startswith("`id` must be an id such as p1")
+    assert bff.calls() == 1
+
+
+async def test_waiting_for_a_connection_counts_against_the_timeout() -> None:
+    from demo.services import build_services
+    from tests.harness import running_bff
+
+    demo = build_services()
+    demo["inventory"].faults.hang_rate = 1.0
+    env = {"BFF_INVENTORY_TIMEOUT_MS": "300", "BFF_DOWNSTREAM_MAX_CONNECTIONS": "2"}
+    async with running_bff(env, demo=demo) as bff:
+        started = time.monotonic()
+        replies = await asyncio.gather(
+            *(
+                bff.query(
+                    "query P($id: ID!) { product(id: $id) { stock { available } } }",
+                    {"id": f"p{n}"},
+                )
+                for n in range(1, 9)
+            )
+        )
+        elapsed = time.monotonic() - started
+
+    assert [reply.codes() for reply in replies] == [["DOWNSTREAM_TIMEOUT"]] * 8
+    # Eight hanging calls through two connection slots: each gives up after 0.3 s
+    # instead of queueing behind the others (which would take 1.2 s and more).
+    assert elapsed < 1.0

@@ -114,7 +114,7 @@ async def test_place_order_is_idempotent_per_key(bff: Harness) -> None:
     assert again.data["placeOrder"]["id"] == order["id"]
     assert again.data["placeOrder"]["lines"][0]["product"]["stock"] == {"available": available - 2}
     keys = [record.headers.get("idempotency-key") for record in bff.demo["orders"].stats.recent()]
-    assert keys.count("order-1") == 2
+    assert keys.count("u1:order-1") == 2
 
 
 async def test_place_order_beyond_stock_is_a_conflict(bff: Harness) -> None:
@@ -151,5 +151,55 @@ async def test_place_order_checks_lines_and_key(bff: Harness) -> None:
     assert zero.error_at("placeOrder")["message"] == (
         "`input.lines[0].quantity` must be between 1 and 999, got 0"
     )
-    assert blank_key.error_at("placeOrder")["message"] == "`idempotencyKey` must not be empty"
+    assert blank_key.error_at("placeOrder")["message"] == (
+        "`idempotencyKey` must be non-blank printable ASCII"
+    )
     assert bff.demo["orders"].stats.total() == 0
+
+
+async def test_idempotency_keys_are_scoped_to_the_caller(bff: Harness) -> None:
+    variables = {"input": {"lines": [{"productId": "p5", "quantity": 1}]}, "key": "checkout-1"}
+
+    first = await bff.query(PLACE_ORDER, variables, headers={"X-User-Id": "u1"})
+    other = await bff.query(PLACE_ORDER, variables, headers={"X-User-Id": "u2"})
+
+    assert "errors" not in first.body
+    assert "errors" not in other.body
+    assert other.data["placeOrder"]["id"] != first.data["placeOrder"]["id"]
+    assert other.data["placeOrder"]["user"] == {"id": "u2"}
+
+
+async def test_keys_that_cannot_travel_as_a_header_are_refused(bff: Harness) -> None:
+    for key in ("ключ", "a\nb", "x" * 256):
+        reply = await bff.query(
+            PLACE_ORDER,
+            {"input": {"lines": [{"productId": "p5", "quantity": 1}]}, "key": key},
+            headers={"X-User-Id": "u1"},
+        )
+        assert reply.codes() == ["BAD_USER_INPUT"], key
+    assert bff.demo["orders"].stats.total() == 0
+
+
+async def test_a_second_order_in_the_same_request_sees_the_first(bff: Harness) -> None:
+    product_id = next(pid for pid, stock in DATA.stock.items() if stock.available >= 5)
+    available = DATA.stock[product_id].available
+    two_orders = """
+    mutation Two($line: OrderLineInput!) {
+      first: placeOrder(input: {lines: [$line]}, idempotencyKey: "two-1") {
+        lines { product { stock { available } } }
+      }
+      second: placeOrder(input: {lines: [$line]}, idempotencyKey: "two-2") {
+        lines { product { stock { available } } }
+        user { orders(first: 2) { id } }
+      }
+    }
+    """
+
+    reply = await bff.query(
+        two_orders, {"line": {"productId": product_id, "quantity": 2}}, headers={"X-User-Id": "u1"}
+    )
+
+    first = reply.data["first"]["lines"][0]["product"]["stock"]["available"]
+    second = reply.data["second"]["lines"][0]["product"]["stock"]["available"]
+    assert (first, second) == (available - 2, available - 4)
+    assert len(reply.data["second"]["user"]["orders"]) == 2

@@ -11,31 +11,21 @@ import math
 import httpx
 
 from bff.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE
-from demo.data import generate
 from tests.harness import running_bff
+from tests.seed import DATA, price_of, rating_of
 
-DATA = generate()
-
-
-def rating_of(product_id: str) -> dict[str, object]:
-    reviews = DATA.reviews_by_product[product_id]
-    if not reviews:
-        return {"average": None, "count": 0}
-    return {
-        "average": round(sum(review.rating for review in reviews) / len(reviews), 2),
-        "count": len(reviews),
-    }
-
-
-def price_of(product_id: str) -> dict[str, object]:
-    product = DATA.products[product_id]
-    return {"amount": product.price_cents / 100, "currency": product.currency}
+# Cold counts: the shared downstream cache off, so every read reaches a service.
+BATCHED = {"BFF_DOWNSTREAM_CACHE": "false"}
+NAIVE = {"BFF_DOWNSTREAM_CACHE": "false", "BFF_BATCHING": "false"}
 
 
 async def test_product_page_answers_from_every_service() -> None:
-    async with running_bff() as bff:
+    async with running_bff(BATCHED) as bff:
         reply = await bff.run(PRODUCT_PAGE, id="p1")
         calls = bff.calls_by_route()
+    async with running_bff(NAIVE) as naive_bff:
+        naive_reply = await naive_bff.run(PRODUCT_PAGE, id="p1")
+        naive = naive_bff.calls()
 
     product = DATA.products["p1"]
     newest = DATA.reviews_by_product["p1"][:5]
@@ -57,6 +47,9 @@ async def test_product_page_answers_from_every_service() -> None:
             for review in newest
         ],
     }
+    assert naive_reply.body == reply.body
+    # field by field: product, stock, rating, category, reviews, then one user per review
+    assert naive == 5 + len(newest)
     assert calls == {
         "catalog GET /products": 1,
         "catalog GET /categories/{id}": 1,
@@ -68,11 +61,11 @@ async def test_product_page_answers_from_every_service() -> None:
 
 
 async def test_category_listing_batches_each_kind_of_read() -> None:
-    async with running_bff() as bff:
+    async with running_bff(BATCHED) as bff:
         reply = await bff.run(CATEGORY_LISTING, category="c1")
         batched = bff.calls()
         by_route = bff.calls_by_route()
-    async with running_bff({"BFF_BATCHING": "false"}) as naive_bff:
+    async with running_bff(NAIVE) as naive_bff:
         naive_reply = await naive_bff.run(CATEGORY_LISTING, category="c1")
         naive = naive_bff.calls()
 
@@ -102,11 +95,11 @@ async def test_category_listing_batches_each_kind_of_read() -> None:
 
 
 async def test_home_feed_for_a_signed_in_user() -> None:
-    async with running_bff() as bff:
+    async with running_bff(BATCHED) as bff:
         reply = await bff.run(HOME_FEED)
         batched = bff.calls()
         recommended = await recommendations_for(bff.demo["recommendations"].app, "u1")
-    async with running_bff({"BFF_BATCHING": "false"}) as naive_bff:
+    async with running_bff(NAIVE) as naive_bff:
         naive_reply = await naive_bff.run(HOME_FEED)
         naive = naive_bff.calls()
 

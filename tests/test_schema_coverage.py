@@ -1,8 +1,9 @@
 """Every field of the schema is exercised by some test.
 
-Collects the GraphQL documents written in the test suite (string literals that
-parse and validate against the schema, plus the reference operations) and
-checks that together they select every output field and set every input field.
+Collects the GraphQL documents the test suite sends (the first argument of a
+`.query(...)` call, or the `"query"` of a request body or query string, as a
+literal or a module constant; plus the reference operations) and checks that
+together they select every output field and set every input field.
 """
 
 from __future__ import annotations
@@ -42,9 +43,7 @@ def test_documents_cover_every_field() -> None:
 def documents() -> list[DocumentNode]:
     texts = [example.query for example in REFERENCE_OPERATIONS]
     for path in Path(__file__).parent.rglob("test_*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "{" in node.value:
-                texts.append(node.value)
+        texts += sent_documents(ast.parse(path.read_text(encoding="utf-8")))
     found = []
     for text in texts:
         try:
@@ -54,6 +53,37 @@ def documents() -> list[DocumentNode]:
         if not validate(SCHEMA, document):
             found.append(document)
     return found
+
+
+def sent_documents(module: ast.Module) -> list[str]:
+    """Strings a test module sends as GraphQL documents."""
+    constants = {
+        target.id: node.value.value
+        for node in module.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+    def text(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name):
+            return constants.get(node.id)
+        return None
+
+    sent: list[str | None] = []
+    for node in ast.walk(module):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "query" and node.args:
+                sent.append(text(node.args[0]))
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "query":
+                    sent.append(text(value))
+    return [document for document in sent if document is not None]
 
 
 def schema_coordinates() -> set[str]:

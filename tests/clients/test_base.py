@@ -21,6 +21,7 @@ from clients.errors import (
     Unavailable,
 )
 from clients.orders import LineRequest, OrdersClient
+from clients.reviews import ReviewsClient
 
 USER = {
     "id": "u1",
@@ -81,7 +82,8 @@ async def test_batches_are_split_into_chunks_of_one_hundred() -> None:
     users = await accounts(handler).get_users(ids)
 
     assert sorted(len(chunk) for chunk in chunks) == [50, 100, 100]
-    assert sorted(user.id for user in users) == sorted(ids)
+    assert sorted(users) == sorted(ids)
+    assert all(users[user_id].id == user_id for user_id in ids)
 
 
 async def test_scope_forwards_the_request_id_and_headers() -> None:
@@ -155,11 +157,15 @@ async def test_statuses_map_to_typed_errors(
     assert "accounts.internal" not in caught.value.message
 
 
-async def test_client_errors_keep_the_service_message() -> None:
+async def test_refused_writes_keep_the_service_message_and_reads_do_not() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(422, json={"error": {"code": "invalid", "message": "rating 9 > 5"}})
 
+    config = ServiceConfig(base_url="http://reviews.internal")
+    reviews = ReviewsClient("reviews", open_http(config, httpx.MockTransport(handler)), config)
     with pytest.raises(Rejected, match="rating 9 > 5"):
+        await reviews.create_review(product_id="p1", author_id="u1", rating=9, body="x")
+    with pytest.raises(Rejected, match=r"^accounts refused the input$"):
         await accounts(handler).get_user("u1")
 
 

@@ -3,8 +3,19 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("bff-config").textContent);
+  var send = GraphiQL.createFetcher({ url: config.endpoint });
+  // GraphiQL updates the operation name a moment after the editor changes (a
+  // tab switch, a paste), so a quick run can name an operation the document no
+  // longer holds; drop such a stale name instead of failing the request.
+  function fetcher(params, options) {
+    var name = params && params.operationName;
+    if (name && !new RegExp("\\b(query|mutation|subscription)\\s+" + name + "\\b").test(params.query)) {
+      params = Object.assign({}, params, { operationName: null });
+    }
+    return send(params, options);
+  }
   var props = {
-    fetcher: GraphiQL.createFetcher({ url: config.endpoint }),
+    fetcher: fetcher,
     defaultTabs: config.tabs,
     plugins: [GraphiQLPluginExplorer.explorerPlugin()],
     defaultEditorToolsVisibility: true,
