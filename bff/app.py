@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 import httpx
@@ -16,6 +17,7 @@ from bff import graphiql
 from bff.graphql import METHODS, GraphQLEndpoint
 from bff.health import Readiness, healthz
 from bff.operations import Operations, RequestFailure
+from bff.response_cache import ResponseCache
 from bff.settings import Settings
 from clients.base import CallScope
 from clients.cache import SharedCache
@@ -31,14 +33,20 @@ def create_app(
     settings: Settings,
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Starlette:
-    """Build the app; `transports` replaces the network to downstream services in tests."""
+    """Build the app.
+
+    Tests pass `transports` to replace the network to downstream services, and
+    `clock` to age the caches without waiting.
+    """
 
     runtime = Runtime()
     cache = (
         SharedCache(
             max_entries=settings.downstream_cache_max_entries,
             max_bytes=settings.downstream_cache_max_bytes,
+            clock=clock,
         )
         if settings.downstream_cache
         else None
@@ -67,7 +75,14 @@ def create_app(
     endpoint = GraphQLEndpoint(
         Operations(build_schema(), document_cache_size=settings.document_cache_size),
         make_context,
-        graphiql.page("/graphql") if settings.graphiql else None,
+        graphiql_page=graphiql.page("/graphql") if settings.graphiql else None,
+        responses=ResponseCache(
+            max_bytes=settings.response_cache_max_bytes,
+            vary=settings.response_cache_vary,
+            clock=clock,
+        )
+        if settings.response_cache
+        else None,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),

@@ -17,8 +17,10 @@ from graphql import GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bff.cache_policy import NOT_CACHEABLE
 from bff.errors import JsonDict, format_error, request_error
 from bff.operations import Operations, RequestFailure
+from bff.response_cache import ResponseCache
 from resolvers.context import Context
 
 ContextFactory = Callable[[Request, str], Context]
@@ -42,11 +44,14 @@ class GraphQLEndpoint:
         self,
         operations: Operations,
         make_context: ContextFactory,
+        *,
         graphiql_page: Response | None = None,
+        responses: ResponseCache | None = None,
     ) -> None:
         self._operations = operations
         self._make_context = make_context
         self._graphiql_page = graphiql_page
+        self._responses = responses
 
     async def handle(self, request: Request) -> Response:
         request_id = _request_id(request)
@@ -61,19 +66,38 @@ class GraphQLEndpoint:
                 raise _failure(
                     405, "METHOD_NOT_ALLOWED", "Only queries may be sent by GET; use POST."
                 )
+            cache_key = None
+            if self._responses is not None and prepared.policy.shared:
+                cache_key = self._responses.key(
+                    prepared.sha256,
+                    prepared.operation_name,
+                    graphql_request.variables,
+                    request.headers,
+                )
+                hit = self._responses.get(cache_key)
+                if hit is not None:
+                    stored, age = hit
+                    headers = {"cache-control": prepared.policy.header(), "age": str(age)}
+                    return _json_bytes(stored.body, 200, request_id, headers)
             context = self._make_context(request, request_id)
             result = await self._operations.execute(prepared, graphql_request.variables, context)
         except RequestFailure as failure:
             errors = [request_error(error, failure.code) for error in failure.errors]
-            headers = {"allow": "POST"} if failure.status == 405 else None
+            headers = {"allow": "POST"} if failure.status == 405 else {}
             return _json({"errors": errors}, failure.status, request_id, headers)
         body: JsonDict = {"data": result.data}
+        policy = prepared.policy
         if result.errors:
+            policy = NOT_CACHEABLE
             body["errors"] = [
                 format_error(error, default_code="INTERNAL_SERVER_ERROR", request_id=request_id)
                 for error in result.errors
             ]
-        return _json(body, 200, request_id)
+        encoded = orjson.dumps(body)
+        if cache_key is not None and policy.shared:
+            assert self._responses is not None
+            self._responses.put(cache_key, encoded, policy.max_age)
+        return _json_bytes(encoded, 200, request_id, {"cache-control": policy.header()})
 
 
 async def read_request(request: Request) -> GraphQLRequest:
@@ -154,12 +178,16 @@ def _request_id(request: Request) -> str:
     return uuid.uuid4().hex
 
 
-def _json(
-    body: JsonDict, status: int, request_id: str, headers: Mapping[str, str] | None = None
-) -> Response:
+def _json(body: JsonDict, status: int, request_id: str, headers: Mapping[str, str]) -> Response:
+    return _json_bytes(
+        orjson.dumps(body), status, request_id, {"cache-control": "no-store", **headers}
+    )
+
+
+def _json_bytes(body: bytes, status: int, request_id: str, headers: Mapping[str, str]) -> Response:
     return Response(
-        orjson.dumps(body),
+        body,
         status_code=status,
         media_type="application/json",
-        headers={"x-request-id": request_id, **(headers or {})},
+        headers={"x-request-id": request_id, **headers},
     )

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import strawberry
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -24,6 +25,7 @@ from graphql import (
     get_operation_ast,
 )
 
+from bff.cache_policy import CachePolicies, CachePolicy
 from bff.documents import DocumentCache
 from resolvers.context import Context
 
@@ -40,11 +42,12 @@ class RequestFailure(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A parsed, validated document and the operation in it to run."""
+    """A parsed, validated document, the operation in it to run, and its cache policy."""
 
     document: DocumentNode
     operation: OperationDefinitionNode
     sha256: str
+    policy: CachePolicy
 
     @property
     def operation_type(self) -> OperationType:
@@ -59,11 +62,28 @@ class Operations:
     """Runs operations against one schema."""
 
     def __init__(self, schema: strawberry.Schema, *, document_cache_size: int = 1000) -> None:
+        # Strawberry keeps the graphql-core schema it builds in `_schema`; the
+        # pinned version range keeps this private attribute stable.
         self._schema = schema._schema
         self._executor_class = schema.execution_context_class
         self._documents = DocumentCache(self._schema, document_cache_size)
+        self._policies = CachePolicies(self._schema)
+        self._prepared: LRUCache[tuple[str, str | None], Prepared] | None = (
+            LRUCache(document_cache_size) if document_cache_size > 0 else None
+        )
 
     def prepare(self, query: str, operation_name: str | None) -> Prepared:
+        """The operation to run; after the first time, one dictionary lookup."""
+        if self._prepared is None:
+            return self._prepare(query, operation_name)
+        prepared = self._prepared.get((query, operation_name))
+        if prepared is None:
+            prepared = self._prepared[(query, operation_name)] = self._prepare(
+                query, operation_name
+            )
+        return prepared
+
+    def _prepare(self, query: str, operation_name: str | None) -> Prepared:
         document = self._documents.get(query)
         if document.node is None:
             assert document.error_code is not None
@@ -76,7 +96,8 @@ class Operations:
                 else "The document holds several operations: name one in `operationName`."
             )
             raise RequestFailure(400, "OPERATION_RESOLUTION_FAILURE", [GraphQLError(message)])
-        return Prepared(document.node, operation, document.sha256)
+        policy = self._policies.policy(document.node, operation)
+        return Prepared(document.node, operation, document.sha256, policy)
 
     async def execute(
         self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context

@@ -61,6 +61,9 @@ class Settings:
     downstream_cache_max_entries: int = 50_000
     downstream_cache_max_bytes: int = 64 * 1024 * 1024
     document_cache_size: int = 1000
+    response_cache: bool = True
+    response_cache_max_bytes: int = 32 * 1024 * 1024
+    response_cache_vary: tuple[str, ...] = ()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -161,6 +164,23 @@ def _read(env: _Reader) -> Settings:
             1000,
             "distinct documents kept parsed and validated; 0 turns the cache off",
             low=0,
+        ),
+        response_cache=env.boolean(
+            "RESPONSE_CACHE", True, "whole responses of public queries, for their max-age"
+        ),
+        response_cache_max_bytes=env.integer(
+            "RESPONSE_CACHE_MAX_MB", 32, "most megabytes of responses kept", low=1
+        )
+        * 1024
+        * 1024,
+        response_cache_vary=tuple(
+            name.strip().lower()
+            for name in env.text(
+                "RESPONSE_CACHE_VARY",
+                "",
+                "comma-separated request headers that change a public response",
+            ).split(",")
+            if name.strip()
         ),
         log_level=env.choice(
             "LOG_LEVEL", ("debug", "info", "warning", "error"), "info", "least severe level logged"

@@ -11,6 +11,7 @@ import strawberry
 import resolvers.products
 import resolvers.users
 from clients.orders import OrderLineRecord, OrderRecord
+from schema.cache_control import INHERIT, private
 from schema.info import Info
 from schema.money import Money
 
@@ -28,7 +29,7 @@ class OrderStatus(Enum):
     CANCELLED = "cancelled"
 
 
-@strawberry.type(description="One product and quantity in an order.")
+@strawberry.type(description="One product and quantity in an order.", directives=[INHERIT])
 class OrderLine:
     quantity: int
     unit_price: Money = strawberry.field(description="The price per unit when ordered.")
@@ -53,7 +54,7 @@ class OrderLine:
         )
 
 
-@strawberry.type(description="A purchase by one user.")
+@strawberry.type(description="A purchase by one user.", directives=[private(0)])
 class Order:
     id: strawberry.ID
     status: OrderStatus
@@ -73,7 +74,7 @@ class Order:
             user_id=record.user_id,
         )
 
-    @strawberry.field(description="The user who placed the order.")
+    @strawberry.field(description="The user who placed the order.", directives=[private(30)])
     async def user(self, info: Info) -> Annotated[User, strawberry.lazy("schema.users")] | None:
         from schema.users import User
 

@@ -11,6 +11,7 @@ from clients.catalog import CategoryRecord, ProductRecord
 from clients.inventory import StockRecord
 from clients.reviews import RatingSummaryRecord
 from resolvers.listing import Listing
+from schema.cache_control import INHERIT, public
 from schema.info import Info
 from schema.money import Money
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from schema.reviews import Review
 
 
-@strawberry.type(description="A product category; categories form a tree.")
+@strawberry.type(description="A product category; categories form a tree.", directives=[public(60)])
 class Category:
     id: strawberry.ID
     name: str
@@ -37,7 +38,9 @@ class Category:
         )
 
 
-@strawberry.type(description="How many units are ready to ship, and from where.")
+@strawberry.type(
+    description="How many units are ready to ship, and from where.", directives=[public(5)]
+)
 class Stock:
     available: int
     warehouse: str
@@ -51,7 +54,9 @@ class Stock:
         return cls(available=record.available, warehouse=record.warehouse)
 
 
-@strawberry.type(description="What reviewers think of a product, summed up.")
+@strawberry.type(
+    description="What reviewers think of a product, summed up.", directives=[public(30)]
+)
 class RatingSummary:
     average: float | None = strawberry.field(
         description="Mean rating from 1 to 5, rounded to two decimals; null without reviews."
@@ -63,7 +68,7 @@ class RatingSummary:
         return cls(average=record.average, count=record.count)
 
 
-@strawberry.type(description="Something the shop sells.")
+@strawberry.type(description="Something the shop sells.", directives=[public(60)])
 class Product:
     id: strawberry.ID
     sku: str = strawberry.field(description="Stock-keeping unit, e.g. SKU-00001.")
@@ -112,13 +117,16 @@ class Product:
         return [Review.from_record(record) for record in records]
 
 
-@strawberry.type(description="One product in a listing, with the cursor that points after it.")
+@strawberry.type(
+    description="One product in a listing, with the cursor that points after it.",
+    directives=[INHERIT],
+)
 class ProductEdge:
     cursor: str = strawberry.field(description="Pass as `after` to continue after this product.")
     node: Product
 
 
-@strawberry.type
+@strawberry.type(directives=[INHERIT])
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None = strawberry.field(
@@ -126,7 +134,7 @@ class PageInfo:
     )
 
 
-@strawberry.type(description="A page of products (Relay cursor connection).")
+@strawberry.type(description="A page of products (Relay cursor connection).", directives=[INHERIT])
 class ProductConnection:
     edges: list[ProductEdge]
     page_info: PageInfo

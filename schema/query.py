@@ -9,6 +9,7 @@ import resolvers.orders
 import resolvers.products
 import resolvers.recommendations
 import resolvers.users
+from schema.cache_control import private, public
 from schema.info import Info
 from schema.orders import Order
 from schema.products import Category, Product, ProductConnection
@@ -21,13 +22,14 @@ class Query:
         description=(
             "The signed-in caller; null when anonymous. Development stand-in: the caller "
             "is the user named by the `X-User-Id` request header."
-        )
+        ),
+        directives=[private(30)],
     )
     async def me(self, info: Info) -> User | None:
         record = await resolvers.users.get_me(info.context)
         return None if record is None else User.from_record(record)
 
-    @strawberry.field
+    @strawberry.field(directives=[public(30)])
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
         return User.from_record(await resolvers.users.get_user(info.context, id))
 
@@ -39,7 +41,8 @@ class Query:
         description=(
             "Products, optionally of one category, in id order; null when the catalog "
             "cannot answer."
-        )
+        ),
+        directives=[public(60)],
     )
     async def products(
         self,
@@ -63,7 +66,8 @@ class Query:
         description=(
             "Products picked for the caller (a popular list when anonymous); null when "
             "the recommendations service cannot answer."
-        )
+        ),
+        directives=[private(60)],
     )
     async def recommendations(self, info: Info, first: int = 10) -> list[Product] | None:
         records = await resolvers.recommendations.get_recommendations(info.context, first)

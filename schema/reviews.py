@@ -10,6 +10,7 @@ import strawberry
 import resolvers.products
 import resolvers.users
 from clients.reviews import ReviewRecord
+from schema.cache_control import public
 from schema.info import Info
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from schema.users import User
 
 
-@strawberry.type(description="One user's opinion of one product.")
+@strawberry.type(description="One user's opinion of one product.", directives=[public(30)])
 class Review:
     id: strawberry.ID
     rating: int = strawberry.field(description="From 1 (worst) to 5 (best).")
@@ -37,7 +38,10 @@ class Review:
             product_id=record.product_id,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="Who wrote it; their name is public, the rest of their account is not.",
+        directives=[public(30)],
+    )
     async def author(self, info: Info) -> Annotated[User, strawberry.lazy("schema.users")] | None:
         from schema.users import User
 

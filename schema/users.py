@@ -10,6 +10,7 @@ import strawberry
 
 import resolvers.users
 from clients.accounts import UserRecord
+from schema.cache_control import PRIVATE, private
 from schema.info import Info
 
 if TYPE_CHECKING:
@@ -28,9 +29,13 @@ class Tier(Enum):
 class User:
     id: strawberry.ID
     name: str
-    email: str | None = strawberry.field(description="Contact address. Personal data.")
-    tier: Tier
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code, e.g. GB.")
+    email: str | None = strawberry.field(
+        description="Contact address. Personal data.", directives=[PRIVATE]
+    )
+    tier: Tier = strawberry.field(directives=[PRIVATE])
+    country: str = strawberry.field(
+        description="ISO 3166-1 alpha-2 country code, e.g. GB.", directives=[PRIVATE]
+    )
     created_at: datetime = strawberry.field(description="When the account was opened.")
 
     @classmethod
@@ -45,7 +50,8 @@ class User:
         )
 
     @strawberry.field(
-        description="The user's orders, newest first; null when the orders service cannot answer."
+        description="The user's orders, newest first; null when the orders service cannot answer.",
+        directives=[private(0)],
     )
     async def orders(
         self, info: Info, first: int = 5

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,16 @@ class Reply:
             if error.get("path") == list(path):
                 return error
         raise AssertionError(f"no error at {list(path)}: {self.errors}")
+
+
+class Clock:
+    """A clock the tests move by hand, to age caches without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @dataclass
@@ -96,18 +107,20 @@ async def running_bff(
     *,
     demo: dict[str, DemoService] | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[Harness]:
     """The BFF app in-process, its lifespan running, over in-process demo services.
 
     `transports` overrides the transport to individual services (e.g. a real
-    network transport to a closed port, for a stopped service).
+    network transport to a closed port, for a stopped service); `clock` ages
+    the BFF's caches.
     """
     services = demo if demo is not None else build_services()
     wired: dict[str, httpx.AsyncBaseTransport] = {
         name: httpx.ASGITransport(app=service.app) for name, service in services.items()
     }
     wired.update(transports or {})
-    app = create_app(Settings.from_environ(env or {}), transports=wired)
+    app = create_app(Settings.from_environ(env or {}), transports=wired, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bff.test") as http:
