@@ -73,7 +73,11 @@ def create_app(
         )
 
     endpoint = GraphQLEndpoint(
-        Operations(build_schema(), document_cache_size=settings.document_cache_size),
+        Operations(
+            build_schema(),
+            document_cache_size=settings.document_cache_size,
+            planned=settings.planned_execution,
+        ),
         make_context,
         graphiql_page=graphiql.page("/graphql") if settings.graphiql else None,
         responses=ResponseCache(

@@ -11,7 +11,7 @@ supplies the schema and the resolver wrappers; graphql-core runs them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import strawberry
 from cachetools import LRUCache
@@ -23,10 +23,13 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
+    get_variable_values,
 )
 
 from bff.cache_policy import CachePolicies, CachePolicy
 from bff.documents import DocumentCache
+from bff.executor import PlannedExecution
+from bff.plan import ObjectPlan, build_plan, condition_variables, plannable
 from resolvers.context import Context
 
 
@@ -42,12 +45,20 @@ class RequestFailure(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A parsed, validated document, the operation in it to run, and its cache policy."""
+    """A parsed, validated document, the operation in it to run, and its cache policy.
+
+    `plans` memoises execution plans by the values of `conditions`, the
+    variables that decide an `@skip` or `@include`; `plannable` is False for
+    what only graphql-core runs (mutations, introspection).
+    """
 
     document: DocumentNode
     operation: OperationDefinitionNode
     sha256: str
     policy: CachePolicy
+    plannable: bool
+    conditions: tuple[str, ...]
+    plans: dict[tuple[object, ...], ObjectPlan] = field(default_factory=dict, compare=False)
 
     @property
     def operation_type(self) -> OperationType:
@@ -61,10 +72,14 @@ class Prepared:
 class Operations:
     """Runs operations against one schema."""
 
-    def __init__(self, schema: strawberry.Schema, *, document_cache_size: int = 1000) -> None:
+    def __init__(
+        self, schema: strawberry.Schema, *, document_cache_size: int = 1000, planned: bool = True
+    ) -> None:
         # Strawberry keeps the graphql-core schema it builds in `_schema`; the
         # pinned version range keeps this private attribute stable.
+        self._strawberry = schema
         self._schema = schema._schema
+        self._planned = planned
         self._executor_class = schema.execution_context_class
         self._documents = DocumentCache(self._schema, document_cache_size)
         self._policies = CachePolicies(self._schema)
@@ -96,12 +111,20 @@ class Operations:
                 else "The document holds several operations: name one in `operationName`."
             )
             raise RequestFailure(400, "OPERATION_RESOLUTION_FAILURE", [GraphQLError(message)])
-        policy = self._policies.policy(document.node, operation)
-        return Prepared(document.node, operation, document.sha256, policy)
+        return Prepared(
+            document=document.node,
+            operation=operation,
+            sha256=document.sha256,
+            policy=self._policies.policy(document.node, operation),
+            plannable=plannable(document.node, operation),
+            conditions=condition_variables(document.node, operation),
+        )
 
     async def execute(
         self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
     ) -> ExecutionResult:
+        if self._planned and prepared.plannable:
+            return await self._execute_planned(prepared, variables, context)
         outcome = execute(
             self._schema,
             prepared.document,
@@ -115,3 +138,21 @@ class Operations:
             # No field ran: the variables could not be coerced to their types.
             raise RequestFailure(400, "BAD_USER_INPUT", list(result.errors))
         return result
+
+    async def _execute_planned(
+        self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
+    ) -> ExecutionResult:
+        coerced = get_variable_values(
+            self._schema, prepared.operation.variable_definitions or (), dict(variables or {})
+        )
+        if isinstance(coerced, list):
+            raise RequestFailure(400, "BAD_USER_INPUT", coerced)
+        key = tuple(coerced.coerced.get(name) for name in prepared.conditions)
+        plan = prepared.plans.get(key)
+        if plan is None:
+            plan = prepared.plans[key] = build_plan(
+                self._schema, prepared.document, prepared.operation, coerced.coerced
+            )
+        execution = PlannedExecution(self._strawberry, prepared.operation, coerced, context)
+        data = await execution.run(plan)
+        return ExecutionResult(data=data, errors=execution.errors or None)

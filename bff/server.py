@@ -11,6 +11,8 @@ from starlette.applications import Starlette
 from bff.app import create_app
 from bff.settings import Settings
 
+YOUNG_GENERATION_THRESHOLD = 10_000
+
 
 def app_from_environ() -> Starlette:
     """The app factory uvicorn calls in each worker process."""

@@ -61,6 +61,7 @@ class Settings:
     downstream_cache_max_entries: int = 50_000
     downstream_cache_max_bytes: int = 64 * 1024 * 1024
     document_cache_size: int = 1000
+    planned_execution: bool = True
     response_cache: bool = True
     response_cache_max_bytes: int = 32 * 1024 * 1024
     response_cache_vary: tuple[str, ...] = ()
@@ -164,6 +165,11 @@ def _read(env: _Reader) -> Settings:
             1000,
             "distinct documents kept parsed and validated; 0 turns the cache off",
             low=0,
+        ),
+        planned_execution=env.boolean(
+            "PLANNED_EXECUTION",
+            True,
+            "run queries by per-document plans (bff/plan.py); false: graphql-core's executor",
         ),
         response_cache=env.boolean(
             "RESPONSE_CACHE", True, "whole responses of public queries, for their max-age"

@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from demo.launch import DemoProcess, launch
 from tests.harness import Harness, running_bff
-from tests.loopback import DemoStack, demo_stack
 
 
 @pytest.fixture
@@ -16,13 +16,16 @@ async def bff() -> AsyncIterator[Harness]:
 
 
 @pytest.fixture(scope="session")
-def _shared_stack() -> Iterator[DemoStack]:
-    with demo_stack() as stack:
+def _shared_stack() -> Iterator[DemoProcess]:
+    stack = launch()
+    try:
         yield stack
+    finally:
+        stack.stop()
 
 
 @pytest.fixture
-def stack(_shared_stack: DemoStack) -> DemoStack:
+def stack(_shared_stack: DemoProcess) -> DemoProcess:
     """Demo services on loopback ports (one process per test session), faults cleared."""
     _shared_stack.reset()
     return _shared_stack

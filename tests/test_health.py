@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import httpx
 
+from demo.launch import free_port
 from tests.harness import Harness, running_bff
-from tests.loopback import free_port
 
 
 async def test_healthz_answers_while_the_process_lives(bff: Harness) -> None:

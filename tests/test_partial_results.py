@@ -7,9 +7,9 @@ import time
 import httpx
 
 from bff.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE
+from demo.launch import DemoProcess, free_port
 from demo.services import build_services
 from tests.harness import Reply, running_bff
-from tests.loopback import DemoStack, free_port
 
 
 def assert_no_leaks(reply: Reply) -> None:
@@ -72,7 +72,7 @@ async def test_stopped_recommendations_keep_the_rest_of_the_home_feed() -> None:
     assert reply.codes() == ["DOWNSTREAM_UNAVAILABLE"]
 
 
-async def test_hanging_service_times_out_within_its_budget(stack: DemoStack) -> None:
+async def test_hanging_service_times_out_within_its_budget(stack: DemoProcess) -> None:
     stack.set_faults("inventory", hang_rate=1.0)
     env = {**stack.bff_env(), "BFF_INVENTORY_TIMEOUT_MS": "300"}
     network = {name: httpx.AsyncHTTPTransport() for name in stack.ports}

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.loopback import DemoStack, free_port, stop
+from demo.launch import DemoProcess, free_port, stop
 
 
 @pytest.fixture(scope="session")
-def bff_url(_shared_stack: DemoStack) -> Iterator[str]:
+def bff_url(_shared_stack: DemoProcess) -> Iterator[str]:
     """`bff serve` in a child process over the loopback demo stack; yields its base URL."""
     port = free_port()
     env = {**os.environ, **_shared_stack.bff_env(), "BFF_PORT": str(port)}

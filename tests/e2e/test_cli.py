@@ -8,7 +8,7 @@ import sys
 import httpx
 import pytest
 
-from tests.loopback import free_port, stop, wait_for_line
+from demo.launch import free_port, stop, wait_for_line
 
 pytestmark = pytest.mark.e2e
 

@@ -6,12 +6,12 @@ import httpx
 import pytest
 
 from bff.examples import PRODUCT_PAGE
-from tests.loopback import DemoStack
+from demo.launch import DemoProcess
 
 pytestmark = pytest.mark.e2e
 
 
-def test_reference_operation_over_real_sockets(bff_url: str, stack: DemoStack) -> None:
+def test_reference_operation_over_real_sockets(bff_url: str, stack: DemoProcess) -> None:
     response = httpx.post(
         f"{bff_url}/graphql",
         json={"query": PRODUCT_PAGE.query, "variables": {"id": "p4242"}},

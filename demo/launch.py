@@ -1,34 +1,39 @@
-"""The demo services as a real process on loopback ports, for tests where sockets matter."""
+"""Starting the demo services as a child process, for tests and the benchmark.
 
-from __future__ import annotations
+`launch()` runs `python -m demo all` on a free run of loopback ports and
+returns once every service listens; the returned `DemoProcess` reaches each
+service's admin endpoints (faults, counters) over HTTP.
+"""
 
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
 
 from demo.services import SERVICE_NAMES
 
+READY_LINE = "demo services ready"
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
 
 def free_port_base(count: int) -> int:
     """A base port such that base+1 .. base+count are all free on 127.0.0.1."""
     for _ in range(50):
         base = free_port()
-        if base + count < 65000 and all(_is_free(base + offset) for offset in range(1, count + 1)):
+        if base + count < 65000 and all(_is_free(base + n) for n in range(1, count + 1)):
             return base
     raise RuntimeError("no run of free ports found")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _is_free(port: int) -> bool:
@@ -41,19 +46,19 @@ def _is_free(port: int) -> bool:
 
 
 @dataclass
-class DemoStack:
+class DemoProcess:
+    process: subprocess.Popen[str]
     ports: dict[str, int]
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def bff_env(self) -> dict[str, str]:
-        """BFF settings pointing every service at this stack."""
+        """BFF settings pointing every service at this process."""
         return {f"BFF_{name.upper()}_URL": self.url(name) for name in self.ports}
 
     def set_faults(self, service: str, **faults: float) -> None:
-        answer = httpx.put(f"{self.url(service)}/_demo/faults", json=faults)
-        answer.raise_for_status()
+        httpx.put(f"{self.url(service)}/_demo/faults", json=faults).raise_for_status()
 
     def calls(self) -> int:
         """Requests the services have served since the last reset."""
@@ -64,30 +69,36 @@ class DemoStack:
             total += int(answer.json()["total"])
         return total
 
-    def reset(self) -> None:
-        """No faults and zeroed counters on every service."""
+    def reset(self, *, faults: bool = True) -> None:
+        """Zero the counters (and, unless told otherwise, clear the faults) everywhere."""
         for name in self.ports:
-            self.set_faults(name, latency_ms=0, jitter_ms=0, error_rate=0, hang_rate=0)
+            if faults:
+                self.set_faults(name, latency_ms=0, jitter_ms=0, error_rate=0, hang_rate=0)
             httpx.post(f"{self.url(name)}/_demo/reset").raise_for_status()
 
+    def stop(self) -> None:
+        stop(self.process)
 
-@contextmanager
-def demo_stack(*extra_args: str) -> Iterator[DemoStack]:
-    """`bff downstream all` in a child process; stopped on exit."""
+
+def launch(args: Sequence[str] = (), *, prefix: Sequence[str] = ()) -> DemoProcess:
+    """All six services in one child process; `prefix` wraps the command (e.g. taskset)."""
     base = free_port_base(len(SERVICE_NAMES))
     process = subprocess.Popen(
-        [sys.executable, "-m", "demo", "all", "--base-port", str(base), *extra_args],
+        [*prefix, sys.executable, "-m", "demo", "all", "--base-port", str(base), *args],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        wait_for_line(process, "demo services ready", timeout_s=30)
-        yield DemoStack({name: base + index for index, name in enumerate(SERVICE_NAMES, 1)})
-    finally:
+        wait_for_line(process, READY_LINE, timeout_s=30)
+    except BaseException:
         stop(process)
+        raise
+    ports = {name: base + index for index, name in enumerate(SERVICE_NAMES, 1)}
+    return DemoProcess(process, ports)
 
 
 def wait_for_line(process: subprocess.Popen[str], expected: str, *, timeout_s: float) -> None:
+    """Read the child's output until `expected`; fail if it exits or stays silent."""
     assert process.stdout is not None
     deadline = time.monotonic() + timeout_s
     for line in process.stdout:
@@ -99,6 +110,7 @@ def wait_for_line(process: subprocess.Popen[str], expected: str, *, timeout_s: f
 
 
 def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL after 10 s; close its output pipe."""
     process.terminate()
     try:
         process.wait(timeout=10)

@@ -1,0 +1,1 @@
+"""The benchmark: the reference operations under load, mode against mode."""

@@ -1,0 +1,76 @@
+"""The BFF under test as a child process, pinned to a core, and what it costs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from demo.launch import free_port, stop
+
+
+def pinned(cpu: int | None) -> list[str]:
+    """A command prefix that pins a child to one core, where taskset exists."""
+    if cpu is None or shutil.which("taskset") is None:
+        return []
+    return ["taskset", "-c", str(cpu)]
+
+
+class BffProcess:
+    """`bff serve`, one worker, with the given settings."""
+
+    def __init__(self, env: Mapping[str, str], *, cpu: int | None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = {**env, "BFF_PORT": str(self.port), "BFF_WORKERS": "1"}
+        self.process = subprocess.Popen(
+            [*pinned(cpu), sys.executable, "-m", "bff", "serve"],
+            env={**os.environ, "BFF_LOG_LEVEL": "warning", **settings},
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"bff serve exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("bff serve never became ready")
+
+    def peak_rss_mb(self) -> float:
+        """The process's peak resident set size so far (Linux's VmHWM)."""
+        status = Path(f"/proc/{self.process.pid}/status")
+        if not status.exists():
+            return 0.0
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def machine() -> str:
+    """The processor model and core count, for the report."""
+    model = "unknown processor"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores"

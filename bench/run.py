@@ -1,0 +1,201 @@
+"""`python -m bench` (`make bench`): the reference operations, mode by mode, under load.
+
+Starts the demo services with added latency, then for each mode a BFF with one
+worker pinned to one core, and drives each reference operation from the other
+core at each concurrency. All modes run in one invocation so that their ratios
+hold on a noisy machine. Prints a table and writes the same as JSON.
+
+Modes:
+  naive    loaders and caches off: one downstream call per field, graphql-core's
+           executor, as a field-by-field Strawberry server would run
+  batched  loaders on, caches off, still graphql-core's executor
+  cached   everything on but the response cache: the shared downstream cache,
+           coalescing, the document cache and planned execution
+  full     everything on, including the response cache for public queries
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import httpx
+
+from bench.load import drive, generator_name
+from bench.processes import BffProcess, machine, pinned
+from bff.examples import REFERENCE_OPERATIONS, Example
+from demo.launch import DemoProcess, launch
+
+# Generous downstream timeouts: the benchmark measures throughput and latency,
+# and the naive mode's backlog would otherwise turn into timeouts.
+COMMON = {"BFF_DOWNSTREAM_TIMEOUT_MS": "30000"}
+MODES: dict[str, dict[str, str]] = {
+    "naive": {
+        "BFF_BATCHING": "false",
+        "BFF_DOWNSTREAM_CACHE": "false",
+        "BFF_DOCUMENT_CACHE_SIZE": "0",
+        "BFF_PLANNED_EXECUTION": "false",
+        "BFF_RESPONSE_CACHE": "false",
+    },
+    "batched": {
+        "BFF_DOWNSTREAM_CACHE": "false",
+        "BFF_DOCUMENT_CACHE_SIZE": "0",
+        "BFF_PLANNED_EXECUTION": "false",
+        "BFF_RESPONSE_CACHE": "false",
+    },
+    "cached": {"BFF_RESPONSE_CACHE": "false"},
+    "full": {},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    operation: str
+    mode: str
+    concurrency: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    calls_per_operation: float
+    warm_calls: int
+    errors: int
+    peak_rss_mb: float
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.smoke:
+        args.duration, args.warmup, args.concurrency = 1.0, 0.3, [1, 4]
+    operations = [op for op in REFERENCE_OPERATIONS if op.name in args.operations]
+    demo = launch(["--latency-ms", str(args.latency_ms)], prefix=pinned(args.load_cpu))
+    rows: list[Row] = []
+    try:
+        for mode in args.modes:
+            rows += _run_mode(mode, operations, demo, args)
+    finally:
+        demo.stop()
+    report = {
+        "machine": machine(),
+        "downstream_latency_ms": args.latency_ms,
+        "load_generator": generator_name(),
+        "duration_s": args.duration,
+        "rows": [asdict(row) for row in rows],
+    }
+    print(_table(report, rows))
+    output = Path(args.output or f"bench/results/bench-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {output}")
+    return 0
+
+
+def _run_mode(
+    mode: str, operations: list[Example], demo: DemoProcess, args: argparse.Namespace
+) -> list[Row]:
+    bff = BffProcess({**demo.bff_env(), **COMMON, **MODES[mode]}, cpu=args.bff_cpu)
+    rows: list[Row] = []
+    try:
+        for example in operations:
+            url = f"{bff.url}/graphql"
+            body: dict[str, object] = {"query": example.query, "variables": dict(example.variables)}
+            _check(url, body, example)
+            drive(
+                url, body, example.headers, concurrency=32, seconds=args.warmup, cpu=args.load_cpu
+            )
+            demo.reset(faults=False)
+            _check(url, body, example)
+            warm_calls = demo.calls()
+            for concurrency in args.concurrency:
+                demo.reset(faults=False)
+                result = drive(
+                    url,
+                    body,
+                    example.headers,
+                    concurrency=concurrency,
+                    seconds=args.duration,
+                    cpu=args.load_cpu,
+                )
+                rows.append(
+                    Row(
+                        operation=example.name,
+                        mode=mode,
+                        concurrency=concurrency,
+                        rps=result.rps,
+                        p50_ms=result.p50_ms,
+                        p99_ms=result.p99_ms,
+                        calls_per_operation=demo.calls() / max(1, result.requests),
+                        warm_calls=warm_calls,
+                        errors=result.errors,
+                        peak_rss_mb=0.0,
+                    )
+                )
+        peak = bff.peak_rss_mb()
+    finally:
+        bff.stop()
+    return [replace(row, peak_rss_mb=peak) for row in rows]
+
+
+def _wait_until_idle(demo: DemoProcess, quiet_s: float = 1.0) -> None:
+    """Let the BFF finish requests the load generator gave up on (their calls stop)."""
+    before = demo.calls()
+    while True:
+        time.sleep(quiet_s)
+        now = demo.calls()
+        if now == before:
+            return
+        before = now
+
+
+def _check(url: str, body: Mapping[str, object], example: Example) -> None:
+    """The operation answers correctly before it is timed."""
+    answer = httpx.post(url, json=body, headers=dict(example.headers), timeout=60)
+    payload = answer.json()
+    if answer.status_code != 200 or payload.get("errors") or not payload.get("data"):
+        raise RuntimeError(f"{example.name} failed before the run: {answer.text[:300]}")
+
+
+def _table(report: dict[str, object], rows: list[Row]) -> str:
+    header = (
+        f"{report['machine']}; downstream latency {report['downstream_latency_ms']} ms; "
+        f"load: {report['load_generator']}, {report['duration_s']} s per cell\n"
+    )
+    columns = (
+        f"{'operation':<16}{'mode':<9}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'calls/op':>10}{'warm calls':>12}{'errors':>8}{'peak RSS MB':>13}"
+    )
+    lines = [header, columns, "-" * len(columns)]
+    for row in sorted(rows, key=lambda r: (r.operation, list(MODES).index(r.mode), r.concurrency)):
+        lines.append(
+            f"{row.operation:<16}{row.mode:<9}{row.concurrency:>4}{row.rps:>10.1f}"
+            f"{row.p50_ms:>9.1f}{row.p99_ms:>9.1f}{row.calls_per_operation:>10.2f}"
+            f"{row.warm_calls:>12}{row.errors:>8}{row.peak_rss_mb:>13.1f}"
+        )
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--latency-ms", type=float, default=5.0, help="added downstream latency")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured cell")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before each")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    parser.add_argument(
+        "--operations",
+        nargs="+",
+        choices=[op.name for op in REFERENCE_OPERATIONS],
+        default=[op.name for op in REFERENCE_OPERATIONS],
+    )
+    parser.add_argument("--bff-cpu", type=int, default=0, help="core the BFF is pinned to")
+    parser.add_argument("--load-cpu", type=int, default=1, help="core for load and services")
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, to check it runs")
+    parser.add_argument("--output", help="where to write the JSON (default bench/results/)")
+    return parser

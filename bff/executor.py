@@ -1,0 +1,294 @@
+"""Running execution plans (`bff.plan`): a lean executor for planned queries.
+
+graphql-core's executor is generic: for every field of every object it
+collects fields, builds a resolve info, wraps the resolver and creates a
+task. Here that work was done once, when the plan was built, and a request
+walks the plan level by level: each field of a plan is resolved for every
+object at that level, all their awaitables are gathered together (so the
+loaders see every key of a level in the same tick and batch them), and only
+then do the next level's objects run.
+
+It keeps GraphQL's semantics: errors carry the field's path and locations,
+`null` in a non-null position nulls the nearest nullable parent, leaves are
+serialized by their GraphQL type, and results keep the selection order.
+Resolvers called directly get an `Info` whose context, variables, operation
+and field are real; its `path` is None (no resolver here reads it). Fields
+that need more go through Strawberry's wrapper (see `Resolution.WRAPPED`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from inspect import isawaitable
+from typing import Any
+
+import strawberry
+from graphql import (
+    GraphQLError,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    located_error,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+from graphql.pyutils import Path
+from strawberry.types.arguments import convert_arguments
+
+from bff.plan import FieldPlan, ObjectPlan, Resolution
+
+_PLAIN = frozenset({str, int, float, bool, type(None), list, tuple, dict})
+
+
+class _Failed:
+    """A resolver's exception, kept in the value's place until completion."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+_ERRORED = object()
+"""A field whose error is already recorded: null, without a second error."""
+_PROPAGATE = object()
+"""Null in a non-null position: the nearest nullable parent becomes null."""
+
+
+class _Object:
+    """An object awaiting its fields: its source value, path and (later) result."""
+
+    __slots__ = ("path", "result", "source")
+
+    def __init__(self, source: object, path: tuple[str | int, ...]) -> None:
+        self.source = source
+        self.path = path
+        self.result: dict[str, object] | None = None
+
+
+class PlannedExecution:
+    """One request's run of one plan."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        operation: OperationDefinitionNode,
+        variables: VariableValues,
+        context: object,
+    ) -> None:
+        self.errors: list[GraphQLError] = []
+        self._strawberry = schema
+        self._schema: GraphQLSchema = schema._schema
+        self._operation = operation
+        self._variables = variables
+        self._context = context
+        self._kwargs: dict[int, dict[str, Any] | GraphQLError] = {}
+
+    async def run(self, plan: ObjectPlan) -> dict[str, object] | None:
+        root = _Object(None, ())
+        await self._execute(plan, [root])
+        return root.result
+
+    async def _execute(self, plan: ObjectPlan, objects: list[_Object]) -> None:
+        columns: list[list[object]] = []
+        awaiting: list[tuple[list[object], int]] = []
+        awaitables: list[Any] = []
+        for field in plan.fields:
+            column = self._resolve(plan, field, objects)
+            for index, value in enumerate(column):
+                if type(value) not in _PLAIN and isawaitable(value):
+                    awaiting.append((column, index))
+                    awaitables.append(value)
+            columns.append(column)
+        if awaitables:
+            settled = await asyncio.gather(*awaitables, return_exceptions=True)
+            for (column, index), value in zip(awaiting, settled, strict=True):
+                column[index] = _Failed(value) if isinstance(value, Exception) else value
+                if isinstance(value, BaseException) and not isinstance(value, Exception):
+                    raise value
+        trees: list[list[object]] = []
+        children: list[tuple[ObjectPlan, list[_Object]]] = []
+        for field, column in zip(plan.fields, columns, strict=True):
+            found: list[_Object] = []
+            trees.append(
+                [
+                    self._complete(field, field.type, value, (*obj.path, field.key), found)
+                    if field.type is not None
+                    else value
+                    for obj, value in zip(objects, column, strict=True)
+                ]
+            )
+            if found and field.child is not None:
+                children.append((field.child, found))
+        if children:
+            await asyncio.gather(*(self._execute(child, found) for child, found in children))
+        for position, obj in enumerate(objects):
+            result: dict[str, object] | None = {}
+            for field, tree in zip(plan.fields, trees, strict=True):
+                value = (
+                    self._finish(field, field.type, tree[position], (*obj.path, field.key))
+                    if field.type is not None
+                    else tree[position]
+                )
+                if value is _PROPAGATE:
+                    result = None
+                    break
+                result[field.key] = value  # type: ignore[index]
+            obj.result = result
+
+    def _resolve(self, plan: ObjectPlan, field: FieldPlan, objects: list[_Object]) -> list[object]:
+        """The field's raw value on every object: a value, an awaitable or a failure."""
+        resolution = field.resolution
+        if resolution is Resolution.TYPENAME:
+            return [plan.type.name] * len(objects)
+        if resolution is Resolution.ATTRIBUTE:
+            name = field.python_name
+            return [getattr(obj.source, name) for obj in objects]
+        kwargs = self._arguments(field)
+        if isinstance(kwargs, GraphQLError):
+            return [_Failed(kwargs)] * len(objects)
+        column: list[object] = []
+        for obj in objects:
+            try:
+                if resolution is Resolution.METHOD:
+                    assert field.method is not None
+                    column.append(field.method(obj.source, **kwargs))
+                else:
+                    column.append(self._wrapped(field, obj))
+            except Exception as error:  # a resolver's failure is its field's error
+                column.append(_Failed(error))
+        return column
+
+    def _arguments(self, field: FieldPlan) -> dict[str, Any] | GraphQLError:
+        """The field's Python keyword arguments, the same for every object of a request."""
+        known = self._kwargs.get(id(field))
+        if known is not None:
+            return known
+        try:
+            kwargs: dict[str, Any] = {}
+            if field.has_arguments:
+                assert field.definition is not None
+                raw = get_argument_values(field.definition, field.nodes[0], self._variables)
+                kwargs = convert_arguments(
+                    raw,
+                    list(field.arguments),  # type: ignore[arg-type]
+                    scalar_registry=self._strawberry.schema_converter.scalar_registry,
+                    config=self._strawberry.config,
+                )
+            if field.takes_info:
+                kwargs[field.takes_info] = strawberry.Info(
+                    _raw_info=self._info(field, None),
+                    _field=field.definition.extensions["strawberry-definition"],  # type: ignore[union-attr]
+                )
+        except GraphQLError as error:
+            self._kwargs[id(field)] = error
+            return error
+        self._kwargs[id(field)] = kwargs
+        return kwargs
+
+    def _wrapped(self, field: FieldPlan, obj: _Object) -> object:
+        """Resolve through Strawberry's own wrapper, as graphql-core would."""
+        assert field.definition is not None
+        assert field.definition.resolve is not None
+        raw = get_argument_values(field.definition, field.nodes[0], self._variables)
+        return field.definition.resolve(obj.source, self._info(field, obj.path), **raw)
+
+    def _info(
+        self, field: FieldPlan, path: tuple[str | int, ...] | None
+    ) -> GraphQLResolveInfo[object]:
+        graphql_path = None
+        if path is not None:
+            for key in (*path, field.key):
+                graphql_path = Path(graphql_path, key, None)
+        assert field.type is not None
+        return GraphQLResolveInfo(
+            field.name,
+            list(field.nodes),
+            field.type,
+            field.parent,
+            graphql_path,  # type: ignore[arg-type]
+            self._schema,
+            {},
+            None,
+            self._operation,
+            # Strawberry's resolvers expect the coerced values, as its executor gives them.
+            self._variables.coerced,  # type: ignore[arg-type]
+            self._context,
+            isawaitable,  # type: ignore[arg-type]
+            None,
+            None,  # type: ignore[arg-type]
+        )
+
+    def _complete(
+        self,
+        field: FieldPlan,
+        type_: GraphQLOutputType,
+        value: object,
+        path: tuple[str | int, ...],
+        found: list[_Object],
+    ) -> object:
+        """First pass: leaves become JSON, objects become `_Object`s queued for their plan."""
+        if isinstance(value, _Failed):
+            self._error(value.error, field, path)
+            return _ERRORED
+        if value is None:
+            return None
+        if isinstance(type_, GraphQLNonNull):
+            return self._complete(field, type_.of_type, value, path, found)
+        if isinstance(type_, GraphQLList):
+            if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
+                self._error(
+                    GraphQLError(
+                        "Expected Iterable, but did not find one for field"
+                        f" '{field.parent.name}.{field.name}'."
+                    ),
+                    field,
+                    path,
+                )
+                return _ERRORED
+            return [
+                self._complete(field, type_.of_type, item, (*path, index), found)
+                for index, item in enumerate(value)
+            ]
+        if isinstance(type_, GraphQLLeafType):
+            try:
+                return type_.serialize(value)
+            except Exception as error:  # a value the type refuses is its field's error
+                self._error(error, field, path)
+                return _ERRORED
+        obj = _Object(value, path)
+        found.append(obj)
+        return obj
+
+    def _finish(
+        self, field: FieldPlan, type_: GraphQLOutputType, tree: object, path: tuple[str | int, ...]
+    ) -> object:
+        """Second pass, once the children ran: apply non-null rules bottom up."""
+        if isinstance(type_, GraphQLNonNull):
+            value = self._finish(field, type_.of_type, tree, path)
+            if value is None or value is _PROPAGATE:
+                if tree is None:
+                    where = f"{field.parent.name}.{field.name}"
+                    message = f"Cannot return null for non-nullable field {where}."
+                    self.errors.append(GraphQLError(message, list(field.nodes), path=list(path)))
+                return _PROPAGATE
+            return value
+        if tree is None or tree is _ERRORED:
+            return None
+        if isinstance(tree, _Object):
+            return tree.result
+        if isinstance(type_, GraphQLList):
+            assert isinstance(tree, list)
+            items = [
+                self._finish(field, type_.of_type, item, (*path, index))
+                for index, item in enumerate(tree)
+            ]
+            return None if any(item is _PROPAGATE for item in items) else items
+        return tree
+
+    def _error(self, error: Exception, field: FieldPlan, path: tuple[str | int, ...]) -> None:
+        self.errors.append(located_error(error, list(field.nodes), list(path)))
