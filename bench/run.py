@@ -69,7 +69,7 @@ class Row:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.smoke:
-        args.duration, args.warmup, args.concurrency = 1.0, 0.3, [1, 4]
+        args.duration, args.warmup, args.concurrency, args.quiet = 1.0, 0.0, [1, 4], 0.1
     operations = [op for op in REFERENCE_OPERATIONS if op.name in args.operations]
     demo = launch(["--latency-ms", str(args.latency_ms)], prefix=pinned(args.load_cpu))
     rows: list[Row] = []
@@ -103,9 +103,18 @@ def _run_mode(
             url = f"{bff.url}/graphql"
             body: dict[str, object] = {"query": example.query, "variables": dict(example.variables)}
             _check(url, body, example)
-            drive(
-                url, body, example.headers, concurrency=32, seconds=args.warmup, cpu=args.load_cpu
-            )
+            if args.warmup:
+                drive(
+                    url,
+                    body,
+                    example.headers,
+                    concurrency=max(args.concurrency),
+                    seconds=args.warmup,
+                    cpu=args.load_cpu,
+                )
+                _wait_until_idle(demo, args.quiet)
+            # Warm: right after a request of its own (entries near their max-age refreshed).
+            _check(url, body, example)
             demo.reset(faults=False)
             _check(url, body, example)
             warm_calls = demo.calls()
@@ -133,13 +142,15 @@ def _run_mode(
                         peak_rss_mb=0.0,
                     )
                 )
+                # Requests the load generator gave up on must not count in the next cell.
+                _wait_until_idle(demo, args.quiet)
         peak = bff.peak_rss_mb()
     finally:
         bff.stop()
     return [replace(row, peak_rss_mb=peak) for row in rows]
 
 
-def _wait_until_idle(demo: DemoProcess, quiet_s: float = 1.0) -> None:
+def _wait_until_idle(demo: DemoProcess, quiet_s: float) -> None:
     """Let the BFF finish requests the load generator gave up on (their calls stop)."""
     before = demo.calls()
     while True:
@@ -196,6 +207,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--bff-cpu", type=int, default=0, help="core the BFF is pinned to")
     parser.add_argument("--load-cpu", type=int, default=1, help="core for load and services")
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=1.0,
+        help="seconds without downstream calls that mean the BFF is idle again",
+    )
     parser.add_argument("--smoke", action="store_true", help="a few seconds, to check it runs")
     parser.add_argument("--output", help="where to write the JSON (default bench/results/)")
     return parser

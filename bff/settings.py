@@ -9,6 +9,7 @@ names, so a typo fails at start-up instead of being silently ignored.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -127,7 +128,13 @@ def _read(env: _Reader) -> Settings:
         profile=profile,
         host=env.text("HOST", "127.0.0.1", "interface `bff serve` listens on"),
         port=env.integer("PORT", 8000, "port `bff serve` listens on", low=1, high=65535),
-        workers=env.integer("WORKERS", 1, "worker processes for `bff serve`", low=1),
+        workers=env.integer(
+            "WORKERS",
+            os.cpu_count() or 1,
+            "worker processes for `bff serve`",
+            low=1,
+            shown="one per core",
+        ),
         services=services,
         batching=env.boolean(
             "BATCHING", True, "per-request loaders; false makes one call per field (baseline)"
@@ -201,9 +208,17 @@ class _Reader:
         self._environ = environ
         self.known: list[Variable] = []
 
-    def _get(self, name: str, default: _T, doc: str, parse: Callable[[str], _T]) -> _T:
+    def _get(
+        self,
+        name: str,
+        default: _T,
+        doc: str,
+        parse: Callable[[str], _T],
+        shown: str | None = None,
+    ) -> _T:
         full = PREFIX + name
-        shown = str(default).lower() if isinstance(default, bool) else str(default)
+        if shown is None:
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
         self.known.append(Variable(full, shown, doc))
         raw = self._environ.get(full)
         if raw is None or raw == "":
@@ -217,7 +232,14 @@ class _Reader:
         return self._get(name, default, doc, str)
 
     def integer(
-        self, name: str, default: int, doc: str, *, low: int | None = None, high: int | None = None
+        self,
+        name: str,
+        default: int,
+        doc: str,
+        *,
+        low: int | None = None,
+        high: int | None = None,
+        shown: str | None = None,
     ) -> int:
         def parse(raw: str) -> int:
             try:
@@ -229,7 +251,7 @@ class _Reader:
                 raise ValueError(f"must be {bounds}, got {value}")
             return value
 
-        return self._get(name, default, doc, parse)
+        return self._get(name, default, doc, parse, shown)
 
     def boolean(self, name: str, default: bool, doc: str) -> bool:
         def parse(raw: str) -> bool:

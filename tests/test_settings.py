@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ def test_defaults_point_at_the_demo_services() -> None:
     assert settings.services["catalog"].timeout_s == 2.0
     assert settings.user_header is True
     assert settings.graphiql is True
+    assert settings.workers == (os.cpu_count() or 1)
 
 
 def test_values_are_parsed_and_per_service_overrides_win() -> None:
