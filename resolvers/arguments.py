@@ -46,8 +46,11 @@ def check_key(name: str, value: str, *, max_length: int) -> str:
 
 
 async def load_existing(loader: Loader[str, _T | None], key: str, *, service: str, kind: str) -> _T:
-    """Load a record that must exist: a missing id is a NOT_FOUND error on the field."""
-    check_id("id", key)
+    """Load a record that must exist: a missing id is a NOT_FOUND error on the field.
+
+    `key` is trusted (it came from a record); ids a client sent are checked by
+    the `find_*` resolvers first.
+    """
     record = await loader.load(key)
     if record is None:
         raise NotFound(service, f"No {kind} with id {key!r}")

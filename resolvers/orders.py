@@ -14,7 +14,9 @@ MAX_QUANTITY = 999
 MAX_KEY = 255
 
 
-async def get_order(context: Context, order_id: str) -> OrderRecord:
+async def find_order(context: Context, order_id: str) -> OrderRecord:
+    """The order a client asked for by id."""
+    check_id("id", order_id)
     return await load_existing(context.loaders.orders, order_id, service="orders", kind="order")
 
 

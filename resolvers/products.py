@@ -7,10 +7,20 @@ from collections.abc import Sequence
 from clients.catalog import CategoryRecord, ProductRecord
 from clients.inventory import StockRecord
 from clients.reviews import RatingSummaryRecord, ReviewRecord
-from resolvers.arguments import check_range, load_existing
+from resolvers.arguments import check_id, check_range, load_existing
 from resolvers.context import Context
 
 MAX_REVIEWS = 50
+
+
+async def find_product(context: Context, product_id: str) -> ProductRecord:
+    """The product a client asked for by id."""
+    return await get_product(context, check_id("id", product_id))
+
+
+async def find_category(context: Context, category_id: str) -> CategoryRecord:
+    """The category a client asked for by id."""
+    return await get_category(context, check_id("id", category_id))
 
 
 async def get_product(context: Context, product_id: str) -> ProductRecord:

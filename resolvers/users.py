@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from clients.accounts import UserRecord
 from clients.orders import OrderRecord
 from clients.reviews import ReviewRecord
-from resolvers.arguments import check_range, load_existing
+from resolvers.arguments import check_id, check_range, load_existing
 from resolvers.context import Context
 
 MAX_ORDERS = 50
@@ -19,6 +19,11 @@ async def get_me(context: Context) -> UserRecord | None:
     if context.caller.user_id is None:
         return None
     return await get_user(context, context.caller.user_id)
+
+
+async def find_user(context: Context, user_id: str) -> UserRecord:
+    """The user a client asked for by id."""
+    return await get_user(context, check_id("id", user_id))
 
 
 async def get_user(context: Context, user_id: str) -> UserRecord:

@@ -31,11 +31,11 @@ class Query:
 
     @strawberry.field(directives=[public(30)])
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
-        return User.from_record(await resolvers.users.get_user(info.context, id))
+        return User.from_record(await resolvers.users.find_user(info.context, id))
 
     @strawberry.field
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
-        return Product.from_record(await resolvers.products.get_product(info.context, id))
+        return Product.from_record(await resolvers.products.find_product(info.context, id))
 
     @strawberry.field(
         description=(
@@ -56,11 +56,11 @@ class Query:
 
     @strawberry.field
     async def category(self, info: Info, id: strawberry.ID) -> Category | None:
-        return Category.from_record(await resolvers.products.get_category(info.context, id))
+        return Category.from_record(await resolvers.products.find_category(info.context, id))
 
     @strawberry.field
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
-        return Order.from_record(await resolvers.orders.get_order(info.context, id))
+        return Order.from_record(await resolvers.orders.find_order(info.context, id))
 
     @strawberry.field(
         description=(
