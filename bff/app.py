@@ -9,16 +9,23 @@ from contextlib import asynccontextmanager
 
 import httpx
 from graphql import GraphQLError
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
 
 from bff import graphiql
 from bff.graphql import METHODS, GraphQLEndpoint
 from bff.health import Readiness, healthz
+from bff.metrics import CacheReading, Metrics
+from bff.observation import Observation, Telemetry
 from bff.operations import Operations, RequestFailure
 from bff.response_cache import ResponseCache
 from bff.settings import Settings
+from bff.tracing import INSTRUMENTATION, TracingMiddleware
+from bff.tracing import tracer_provider as build_tracer_provider
+from bff.transport import ObservedTransport
 from clients.base import CallScope
 from clients.cache import SharedCache
 from clients.registry import Clients, open_clients
@@ -34,11 +41,13 @@ def create_app(
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """Build the app.
 
-    Tests pass `transports` to replace the network to downstream services, and
-    `clock` to age the caches without waiting.
+    Tests pass `transports` to replace the network to downstream services,
+    `clock` to age the caches without waiting, and `tracer_provider` to capture
+    spans; otherwise spans go where the `OTEL_*` settings say.
     """
 
     runtime = Runtime()
@@ -52,50 +61,87 @@ def create_app(
         else None
     )
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime.clients = open_clients(settings.services, transports, cache)
-        try:
-            yield
-        finally:
-            await runtime.clients.aclose()
-            runtime.clients = None
-
-    def make_context(request: Request, request_id: str) -> Context:
-        caller = _caller(request, settings)
-        scope = CallScope(request_id=request_id, caller_id=caller.user_id)
-        scoped = runtime.require_clients().scoped(scope)
-        return Context(
-            request_id=request_id,
-            caller=caller,
-            clients=scoped,
-            loaders=build_loaders(scoped, batching=settings.batching),
-        )
-
-    endpoint = GraphQLEndpoint(
-        Operations(
-            build_schema(),
-            document_cache_size=settings.document_cache_size,
-            planned=settings.planned_execution,
-        ),
-        make_context,
-        graphiql_page=graphiql.page("/graphql") if settings.graphiql else None,
-        responses=ResponseCache(
+    responses = (
+        ResponseCache(
             max_bytes=settings.response_cache_max_bytes,
             vary=settings.response_cache_vary,
             clock=clock,
         )
         if settings.response_cache
-        else None,
+        else None
+    )
+    provider = tracer_provider or build_tracer_provider(settings.tracing)
+    tracer = provider.get_tracer(INSTRUMENTATION)
+    operations = Operations(
+        build_schema(),
+        document_cache_size=settings.document_cache_size,
+        planned=settings.planned_execution,
+        tracer=tracer,
+        resolver_spans=settings.resolver_spans,
+    )
+    metrics = Metrics(
+        max_operations=settings.metrics_max_operations,
+        max_clients=settings.metrics_max_clients,
+        caches=lambda: _cache_readings(cache, responses, operations),
+    )
+
+    def observed(service: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return ObservedTransport(inner, service=service, tracer=tracer, metrics=metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.clients = open_clients(settings.services, transports, cache, observed)
+        try:
+            yield
+        finally:
+            await runtime.clients.aclose()
+            runtime.clients = None
+            provider.force_flush()
+
+    def make_context(request: Request, request_id: str, observation: Observation) -> Context:
+        caller = _caller(request, settings)
+        scope = CallScope(request_id=request_id, caller_id=caller.user_id, recorder=observation)
+        scoped = runtime.require_clients().scoped(scope)
+        return Context(
+            request_id=request_id,
+            caller=caller,
+            clients=scoped,
+            loaders=build_loaders(scoped, batching=settings.batching, observer=observation),
+        )
+
+    endpoint = GraphQLEndpoint(
+        operations,
+        make_context,
+        Telemetry(tracer, metrics),
+        graphiql_page=graphiql.page("/graphql") if settings.graphiql else None,
+        responses=responses,
+        debug=settings.debug,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),
         Route("/healthz", healthz),
         Route("/readyz", Readiness(runtime.require_clients, settings.readiness_timeout_s).readyz),
+        Route("/metrics", metrics.endpoint),
     ]
     if settings.graphiql:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
-    return Starlette(routes=routes, lifespan=lifespan)
+    traced = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(TracingMiddleware, tracer=tracer, routes=traced)],
+    )
+
+
+def _cache_readings(
+    downstream: SharedCache | None, responses: ResponseCache | None, operations: Operations
+) -> list[CacheReading]:
+    readings = [CacheReading("document", *operations.document_cache_counts())]
+    if downstream is not None:
+        readings.append(CacheReading("downstream", downstream.stats.hits, downstream.stats.misses))
+    if responses is not None:
+        readings.append(CacheReading("response", responses.stats.hits, responses.stats.misses))
+    return readings
 
 
 class Runtime:

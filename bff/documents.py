@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cachetools import LRUCache
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules
+from opentelemetry.trace import NoOpTracer, Tracer
 from strawberry.schema.schema import validate_document
 
 
@@ -30,26 +31,34 @@ class Document:
 class DocumentCache:
     """Parse and validate on first sight; afterwards a lookup. `size` 0 disables the cache."""
 
-    def __init__(self, schema: GraphQLSchema, size: int) -> None:
+    def __init__(self, schema: GraphQLSchema, size: int, tracer: Tracer | None = None) -> None:
         self._schema = schema
         self._rules = tuple(specified_rules)
         self._cache: LRUCache[str, Document] | None = LRUCache(size) if size > 0 else None
+        self._tracer = tracer or NoOpTracer()
+        self.hits = 0
+        self.misses = 0
 
     def get(self, query: str) -> Document:
         if self._cache is None:
             return self._load(query)
         document = self._cache.get(query)
         if document is None:
+            self.misses += 1
             document = self._cache[query] = self._load(query)
+        else:
+            self.hits += 1
         return document
 
     def _load(self, query: str) -> Document:
         sha256 = hashlib.sha256(query.encode()).hexdigest()
         try:
-            node = parse(query)
+            with self._tracer.start_as_current_span("graphql.parse"):
+                node = parse(query)
         except GraphQLError as error:
             return Document(sha256, None, (error,), "GRAPHQL_PARSE_FAILED")
-        errors = validate_document(self._schema, node, self._rules)
+        with self._tracer.start_as_current_span("graphql.validate"):
+            errors = validate_document(self._schema, node, self._rules)
         if errors:
             return Document(sha256, None, tuple(errors), "GRAPHQL_VALIDATION_FAILED")
         return Document(sha256, node)

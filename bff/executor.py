@@ -37,6 +37,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.pyutils import Path
+from opentelemetry.trace import Tracer
 from strawberry.types.arguments import convert_arguments
 
 from bff.plan import FieldPlan, ObjectPlan, Resolution
@@ -79,8 +80,11 @@ class PlannedExecution:
         operation: OperationDefinitionNode,
         variables: VariableValues,
         context: object,
+        *,
+        tracer: Tracer | None = None,
     ) -> None:
         self.errors: list[GraphQLError] = []
+        self._tracer = tracer
         self._strawberry = schema
         self._schema: GraphQLSchema = schema._schema
         self._operation = operation
@@ -154,7 +158,9 @@ class PlannedExecution:
         column: list[object] = []
         for obj in objects:
             try:
-                if resolution is Resolution.METHOD:
+                if self._tracer is not None:
+                    column.append(self._traced(field, obj, kwargs))
+                elif resolution is Resolution.METHOD:
                     assert field.method is not None
                     column.append(field.method(obj.source, **kwargs))
                 else:
@@ -162,6 +168,21 @@ class PlannedExecution:
             except Exception as error:  # a resolver's failure is its field's error
                 column.append(_Failed(error))
         return column
+
+    async def _traced(self, field: FieldPlan, obj: _Object, kwargs: dict[str, Any]) -> object:
+        """One resolver call in a span of its own (only when resolver spans are on)."""
+        assert self._tracer is not None
+        path = ".".join(str(key) for key in (*obj.path, field.key))
+        with self._tracer.start_as_current_span(
+            f"resolve {field.parent.name}.{field.name}",
+            attributes={"graphql.field.name": field.name, "graphql.field.path": path},
+        ):
+            if field.resolution is Resolution.METHOD:
+                assert field.method is not None
+                value = field.method(obj.source, **kwargs)
+            else:
+                value = self._wrapped(field, obj)
+            return await value if isawaitable(value) else value
 
     def _arguments(self, field: FieldPlan) -> dict[str, Any] | GraphQLError:
         """The field's Python keyword arguments, the same for every object of a request."""

@@ -19,17 +19,20 @@ from starlette.responses import Response
 
 from bff.cache_policy import NOT_CACHEABLE
 from bff.errors import JsonDict, format_error, request_error
+from bff.metrics import UNKNOWN
+from bff.observation import Observation, Telemetry
 from bff.operations import Operations, RequestFailure
 from bff.response_cache import ResponseCache
 from resolvers.context import Context
 
-ContextFactory = Callable[[Request, str], Context]
+ContextFactory = Callable[[Request, str, Observation], Context]
 """Builds the per-request context; may raise `RequestFailure` (e.g. a bad identity)."""
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 """Methods routed here, so that unsupported ones get a GraphQL-shaped 405."""
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_LABEL = re.compile(r"[A-Za-z0-9._:/@+-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,60 +47,96 @@ class GraphQLEndpoint:
         self,
         operations: Operations,
         make_context: ContextFactory,
+        telemetry: Telemetry,
         *,
         graphiql_page: Response | None = None,
         responses: ResponseCache | None = None,
+        debug: bool = False,
     ) -> None:
         self._operations = operations
         self._make_context = make_context
+        self._telemetry = telemetry
         self._graphiql_page = graphiql_page
         self._responses = responses
+        self._debug = debug
 
     async def handle(self, request: Request) -> Response:
-        request_id = _request_id(request)
         if self._graphiql_page is not None and _wants_graphiql(request):
             return self._graphiql_page
-        try:
-            graphql_request = await read_request(request)
-            prepared = self._operations.prepare(
-                graphql_request.query, graphql_request.operation_name
+        request_id = _request_id(request)
+        detailed = self._debug and request.headers.get("x-bff-debug") == "1"
+        with self._telemetry.operation(
+            request_id=request_id, client=client_of(request), detailed=detailed
+        ) as observation:
+            try:
+                return await self._answer(request, request_id, observation)
+            except RequestFailure as failure:
+                observation.error_codes.append(failure.code)
+                errors = [request_error(error, failure.code) for error in failure.errors]
+                headers = {"allow": "POST"} if failure.status == 405 else {}
+                return _json({"errors": errors}, failure.status, request_id, headers)
+
+    async def _answer(
+        self, request: Request, request_id: str, observation: Observation
+    ) -> Response:
+        graphql_request = await read_request(request)
+        prepared = self._operations.prepare(graphql_request.query, graphql_request.operation_name)
+        observation.named(prepared)
+        if request.method == "GET" and prepared.operation_type != OperationType.QUERY:
+            raise _failure(405, "METHOD_NOT_ALLOWED", "Only queries may be sent by GET; use POST.")
+        cache_key = None
+        if self._responses is not None and prepared.policy.shared and not observation.detailed:
+            cache_key = self._responses.key(
+                prepared.sha256, prepared.operation_name, graphql_request.variables, request.headers
             )
-            if request.method == "GET" and prepared.operation_type != OperationType.QUERY:
-                raise _failure(
-                    405, "METHOD_NOT_ALLOWED", "Only queries may be sent by GET; use POST."
-                )
-            cache_key = None
-            if self._responses is not None and prepared.policy.shared:
-                cache_key = self._responses.key(
-                    prepared.sha256,
-                    prepared.operation_name,
-                    graphql_request.variables,
-                    request.headers,
-                )
-                hit = self._responses.get(cache_key)
-                if hit is not None:
-                    stored, age = hit
-                    headers = {"cache-control": prepared.policy.header(), "age": str(age)}
-                    return _json_bytes(stored.body, 200, request_id, headers)
-            context = self._make_context(request, request_id)
+            hit = self._responses.get(cache_key)
+            if hit is not None:
+                stored, age = hit
+                observation.outcome = "ok"
+                headers = {"cache-control": prepared.policy.header(), "age": str(age)}
+                return _json_bytes(stored.body, 200, request_id, headers)
+        context = self._make_context(request, request_id, observation)
+        with self._telemetry.tracer.start_as_current_span("graphql.execute"):
             result = await self._operations.execute(prepared, graphql_request.variables, context)
-        except RequestFailure as failure:
-            errors = [request_error(error, failure.code) for error in failure.errors]
-            headers = {"allow": "POST"} if failure.status == 405 else {}
-            return _json({"errors": errors}, failure.status, request_id, headers)
         body: JsonDict = {"data": result.data}
         policy = prepared.policy
+        observation.outcome = "ok"
         if result.errors:
             policy = NOT_CACHEABLE
-            body["errors"] = [
+            answered = result.data and any(value is not None for value in result.data.values())
+            observation.outcome = "partial" if answered else "error"
+            body["errors"] = errors = [
                 format_error(error, default_code="INTERNAL_SERVER_ERROR", request_id=request_id)
                 for error in result.errors
             ]
+            observation.error_codes += [_code(error) for error in errors]
+        if observation.detailed:
+            body["extensions"] = {"debug": observation.debug_extension()}
         encoded = orjson.dumps(body)
         if cache_key is not None and policy.shared:
             assert self._responses is not None
             self._responses.put(cache_key, encoded, policy.max_age)
         return _json_bytes(encoded, 200, request_id, {"cache-control": policy.header()})
+
+
+def client_of(request: Request) -> tuple[str, str]:
+    """The calling app's name and version, as Apollo's and generic headers give them."""
+    headers = request.headers
+    name = headers.get("apollographql-client-name") or headers.get("x-client-name")
+    version = headers.get("apollographql-client-version") or headers.get("x-client-version")
+    return _label(name), _label(version)
+
+
+def _label(value: str | None) -> str:
+    if not value or not _LABEL.fullmatch(value):
+        return UNKNOWN
+    return value
+
+
+def _code(error: JsonDict) -> str:
+    extensions = error.get("extensions")
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    return str(code) if code else "UNKNOWN"
 
 
 async def read_request(request: Request) -> GraphQLRequest:

@@ -25,6 +25,7 @@ from graphql import (
     get_operation_ast,
     get_variable_values,
 )
+from opentelemetry.trace import Tracer
 
 from bff.cache_policy import CachePolicies, CachePolicy
 from bff.documents import DocumentCache
@@ -73,7 +74,13 @@ class Operations:
     """Runs operations against one schema."""
 
     def __init__(
-        self, schema: strawberry.Schema, *, document_cache_size: int = 1000, planned: bool = True
+        self,
+        schema: strawberry.Schema,
+        *,
+        document_cache_size: int = 1000,
+        planned: bool = True,
+        tracer: Tracer | None = None,
+        resolver_spans: bool = False,
     ) -> None:
         # Strawberry keeps the graphql-core schema it builds in `_schema`; the
         # pinned version range keeps this private attribute stable.
@@ -81,7 +88,8 @@ class Operations:
         self._schema = schema._schema
         self._planned = planned
         self._executor_class = schema.execution_context_class
-        self._documents = DocumentCache(self._schema, document_cache_size)
+        self._documents = DocumentCache(self._schema, document_cache_size, tracer)
+        self._resolver_tracer = tracer if resolver_spans else None
         self._policies = CachePolicies(self._schema)
         self._prepared: LRUCache[tuple[str, str | None], Prepared] | None = (
             LRUCache(document_cache_size) if document_cache_size > 0 else None
@@ -97,6 +105,10 @@ class Operations:
                 query, operation_name
             )
         return prepared
+
+    def document_cache_counts(self) -> tuple[int, int]:
+        """Hits and misses of the document cache so far."""
+        return self._documents.hits, self._documents.misses
 
     def _prepare(self, query: str, operation_name: str | None) -> Prepared:
         document = self._documents.get(query)
@@ -153,6 +165,8 @@ class Operations:
             plan = prepared.plans[key] = build_plan(
                 self._schema, prepared.document, prepared.operation, coerced.coerced
             )
-        execution = PlannedExecution(self._strawberry, prepared.operation, coerced, context)
+        execution = PlannedExecution(
+            self._strawberry, prepared.operation, coerced, context, tracer=self._resolver_tracer
+        )
         data = await execution.run(plan)
         return ExecutionResult(data=data, errors=execution.errors or None)

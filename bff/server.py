@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+import gc
 import os
 
 import uvicorn
 from starlette.applications import Starlette
 
 from bff.app import create_app
+from bff.logs import configure_logging
 from bff.settings import Settings
 
 YOUNG_GENERATION_THRESHOLD = 10_000
@@ -17,10 +18,23 @@ YOUNG_GENERATION_THRESHOLD = 10_000
 def app_from_environ() -> Starlette:
     """The app factory uvicorn calls in each worker process."""
     settings = Settings.from_environ(os.environ)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
-    return create_app(settings)
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    tune_garbage_collector()
+    return app
+
+
+def tune_garbage_collector() -> None:
+    """Collect less often, and never rescan what start-up built.
+
+    Each GraphQL operation allocates thousands of short-lived objects, so the
+    default young-generation threshold (700) runs the collector many times per
+    request; frozen start-up objects (modules, the schema) are left out of
+    every later scan. Cycles are still collected, just in larger batches.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, 10, 10)
 
 
 def serve(settings: Settings) -> None:

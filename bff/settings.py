@@ -19,6 +19,15 @@ from clients.registry import SERVICES
 
 Profile = Literal["demo", "production"]
 PROFILES: tuple[Profile, ...] = ("demo", "production")
+LOG_FORMATS = ("human", "json")
+SAMPLERS = (
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+)
 PREFIX = "BFF_"
 DEMO_PORTS = {
     "accounts": 8101,
@@ -47,6 +56,19 @@ class Variable:
 
 
 @dataclass(frozen=True, slots=True)
+class TracingSettings:
+    """OpenTelemetry's standard `OTEL_*` variables, the subset the BFF honours."""
+
+    exporter: str = "none"
+    endpoint: str | None = None
+    headers: str = ""
+    sampler: str = "parentbased_always_on"
+    sampler_arg: str = ""
+    service_name: str = "bff"
+    resource_attributes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     profile: Profile = "demo"
     host: str = "127.0.0.1"
@@ -63,6 +85,12 @@ class Settings:
     downstream_cache_max_bytes: int = 64 * 1024 * 1024
     document_cache_size: int = 1000
     planned_execution: bool = True
+    debug: bool = True
+    log_format: str = "human"
+    metrics_max_operations: int = 100
+    metrics_max_clients: int = 50
+    resolver_spans: bool = False
+    tracing: TracingSettings = field(default_factory=lambda: TracingSettings())
     response_cache: bool = True
     response_cache_max_bytes: int = 32 * 1024 * 1024
     response_cache_vary: tuple[str, ...] = ()
@@ -195,8 +223,70 @@ def _read(env: _Reader) -> Settings:
             ).split(",")
             if name.strip()
         ),
+        debug=env.boolean(
+            "DEBUG",
+            demo,
+            "answer `X-BFF-Debug: 1` with a timeline of downstream calls in the response "
+            "(default: true in demo, false in production)",
+        ),
+        log_format=env.choice(
+            "LOG_FORMAT",
+            LOG_FORMATS,
+            "human" if demo else "json",
+            "log lines as JSON or for people (default: human in demo, json in production)",
+        ),
+        metrics_max_operations=env.integer(
+            "METRICS_MAX_OPERATIONS",
+            100,
+            "distinct operation names kept as metric labels; later ones count as `other`",
+            low=1,
+        ),
+        metrics_max_clients=env.integer(
+            "METRICS_MAX_CLIENTS",
+            50,
+            "distinct client name/version pairs kept as metric labels; later ones as `other`",
+            low=1,
+        ),
+        resolver_spans=env.boolean(
+            "RESOLVER_SPANS", False, "a span per resolved field (costly; for deep debugging)"
+        ),
+        tracing=_tracing(env),
         log_level=env.choice(
             "LOG_LEVEL", ("debug", "info", "warning", "error"), "info", "least severe level logged"
+        ),
+    )
+
+
+def _tracing(env: _Reader) -> TracingSettings:
+    endpoint = env.text(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL (`/v1/traces` added)"
+    )
+    traces_endpoint = env.text(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "full OTLP/HTTP traces URL; wins over the above"
+    )
+    if traces_endpoint:
+        endpoint = traces_endpoint
+    elif endpoint:
+        endpoint = endpoint.rstrip("/") + "/v1/traces"
+    return TracingSettings(
+        exporter=env.choice(
+            "OTEL_TRACES_EXPORTER",
+            ("otlp", "console", "none"),
+            "otlp" if endpoint else "none",
+            "where spans go (default: otlp when an endpoint is set, else none)",
+        ),
+        endpoint=endpoint or None,
+        headers=env.text("OTEL_EXPORTER_OTLP_HEADERS", "", "key=value,... sent with each export"),
+        sampler=env.choice(
+            "OTEL_TRACES_SAMPLER",
+            SAMPLERS,
+            "parentbased_always_on",
+            "which traces to record; parent-based ones follow the caller's decision",
+        ),
+        sampler_arg=env.text("OTEL_TRACES_SAMPLER_ARG", "", "the ratio for *traceidratio"),
+        service_name=env.text("OTEL_SERVICE_NAME", "bff", "service.name of every span"),
+        resource_attributes=env.text(
+            "OTEL_RESOURCE_ATTRIBUTES", "", "key=value,... added to every span's resource"
         ),
     )
 
@@ -216,7 +306,8 @@ class _Reader:
         parse: Callable[[str], _T],
         shown: str | None = None,
     ) -> _T:
-        full = PREFIX + name
+        # OpenTelemetry's own variables keep their standard names.
+        full = name if name.startswith("OTEL_") else PREFIX + name
         if shown is None:
             shown = str(default).lower() if isinstance(default, bool) else str(default)
         self.known.append(Variable(full, shown, doc))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,12 +36,14 @@ from clients.decoding import JsonObject, RecordError, objects
 from clients.errors import (
     BadResponse,
     Conflict,
+    DownstreamError,
     NotFound,
     Rejected,
     Timeout,
     Unavailable,
 )
 from clients.flight import InFlight, Outcome, join
+from clients.recording import Exchange, Recorder, Source
 
 BATCH_LIMIT = 100
 """Most ids one batch request may name, per the downstream contract."""
@@ -67,19 +70,33 @@ class CallScope:
     request_id: str | None = None
     caller_id: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    recorder: Recorder | None = None
+
+
+TransportWrapper = Callable[[str, httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+"""Wraps a service's transport (by service name), e.g. to trace and measure calls."""
 
 
 def open_http(
-    config: ServiceConfig, transport: httpx.AsyncBaseTransport | None = None
+    config: ServiceConfig,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    service: str = "",
+    wrap: TransportWrapper | None = None,
 ) -> httpx.AsyncClient:
     """Build the pooled HTTP client for one service."""
+    if transport is None:
+        transport = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(
+                max_connections=config.max_connections,
+                max_keepalive_connections=config.max_connections,
+            )
+        )
+    if wrap is not None:
+        transport = wrap(service, transport)
     return httpx.AsyncClient(
         base_url=config.base_url,
         timeout=httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s),
-        limits=httpx.Limits(
-            max_connections=config.max_connections,
-            max_keepalive_connections=config.max_connections,
-        ),
         headers={"accept": "application/json", "user-agent": "bff"},
         transport=transport,
     )
@@ -145,21 +162,29 @@ class ServiceClient:
         """
         url = _url(route, path)
         if self._cache is None:
-            response = await self._send("GET", url, params=params)
+            response = await self._send("GET", url, route, params=params)
             return self.parse(parse, self._json(response))
         cache_key: CacheKey = (self.service, resource, key, variant)
         owner = self._scope.caller_id
         hit = self._cache.lookup(cache_key, owner)
-        if hit is not None and hit[1].is_fresh(self._cache.now()):
+        now = self._cache.now()
+        if hit is not None and hit[1].is_fresh(now):
             self._cache.stats.hits += 1
+            self._record_hit(route, "shared", time.perf_counter(), age=hit[1].age(now))
             return cast(_T, hit[1].value)
         self._cache.stats.misses += 1
 
         async def read() -> Outcome[object]:
-            return await self._read(url, params, parse, cache_key, owner, hit)
+            return await self._read(url, route, params, parse, cache_key, owner, hit)
 
-        task = self._reads.find(cache_key) or self._reads.start([cache_key], read)
-        outcome = await join(task)
+        started = time.perf_counter()
+        task = self._reads.find(cache_key)
+        if task is None:
+            task = self._reads.start([cache_key], read)
+            outcome = await join(task)
+        else:
+            outcome = await join(task)
+            self._record_hit(route, "in-flight", started)
         if not outcome.serves(owner):
             outcome = await read()
         return cast(_T, outcome.value)
@@ -208,6 +233,8 @@ class ServiceClient:
                 route, id_param, missing, parse_item, id_of, resource, variant, params, owner
             )
 
+        started = time.perf_counter()
+
         if self._cache is None:
             fetched = await fetch(wanted)
             return {
@@ -217,12 +244,14 @@ class ServiceClient:
         waiting: dict[asyncio.Task[Batch], list[str]] = defaultdict(list)
         missing: list[str] = []
         now = self._cache.now()
+        oldest = 0.0
         for entity_id in wanted:
             cache_key: CacheKey = (self.service, resource, entity_id, variant)
             hit = self._cache.lookup(cache_key, owner)
             if hit is not None and hit[1].is_fresh(now):
                 self._cache.stats.hits += 1
                 found[entity_id] = cast(tuple[object, ...], hit[1].value)
+                oldest = max(oldest, hit[1].age(now))
                 continue
             self._cache.stats.misses += 1
             task = self._batches.find(cache_key)
@@ -230,12 +259,17 @@ class ServiceClient:
                 waiting[task].append(entity_id)
             else:
                 missing.append(entity_id)
+        if found:
+            self._record_hit(route, "shared", started, age=oldest, batch_size=len(found))
+        joined = set(waiting)
         if missing:
             keys = [(self.service, resource, entity_id, variant) for entity_id in missing]
             waiting[self._batches.start(keys, lambda: fetch(missing))].extend(missing)
         refused: list[str] = []
         for task, entity_ids in waiting.items():
             outcomes = await join(task)
+            if task in joined:
+                self._record_hit(route, "in-flight", started, batch_size=len(entity_ids))
             for entity_id in entity_ids:
                 outcome = outcomes[entity_id]
                 if outcome.serves(owner):
@@ -254,7 +288,7 @@ class ServiceClient:
         *,
         headers: Mapping[str, str] | None = None,
     ) -> JsonObject:
-        response = await self._send("POST", route, body=body, headers=headers)
+        response = await self._send("POST", route, route, body=body, headers=headers)
         return self._json(response)
 
     def parse(self, parse: Callable[[JsonObject], _T], obj: JsonObject) -> _T:
@@ -267,6 +301,7 @@ class ServiceClient:
     async def _read(
         self,
         url: str,
+        route: str,
         params: Mapping[str, str] | None,
         parse: Callable[[JsonObject], object],
         cache_key: CacheKey,
@@ -277,7 +312,7 @@ class ServiceClient:
         assert self._cache is not None
         etag = known[1].etag if known is not None else None
         headers = {"if-none-match": etag} if etag else None
-        response = await self._send("GET", url, params=params, headers=headers)
+        response = await self._send("GET", url, route, params=params, headers=headers)
         freshness = Freshness.parse(response.headers.get("cache-control"))
         if response.status_code == 304:
             if known is None:
@@ -310,7 +345,13 @@ class ServiceClient:
         chunks = [ids[start : start + BATCH_LIMIT] for start in range(0, len(ids), BATCH_LIMIT)]
         responses = await asyncio.gather(
             *(
-                self._send("GET", route, params={**(params or {}), id_param: ",".join(chunk)})
+                self._send(
+                    "GET",
+                    route,
+                    route,
+                    params={**(params or {}), id_param: ",".join(chunk)},
+                    batch_size=len(chunk),
+                )
                 for chunk in chunks
             )
         )
@@ -330,16 +371,89 @@ class ServiceClient:
                 outcomes[entity_id] = Outcome(value, freshness, owner)
         return outcomes
 
+    def _record_hit(
+        self,
+        route: str,
+        source: Source,
+        started: float,
+        *,
+        age: float | None = None,
+        batch_size: int | None = None,
+    ) -> None:
+        recorder = self._scope.recorder
+        if recorder is not None:
+            recorder.record(
+                Exchange(
+                    service=self.service,
+                    method="GET",
+                    route=route,
+                    source=source,
+                    started=started,
+                    seconds=time.perf_counter() - started,
+                    batch_size=batch_size,
+                    age=age,
+                )
+            )
+
     async def _send(
         self,
         method: str,
         url: str,
+        route: str,
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
+        batch_size: int | None = None,
     ) -> httpx.Response:
-        """One exchange; any status but 2xx and 304 raises the matching error."""
+        """One exchange; any status but 2xx and 304 raises the matching error.
+
+        The route template travels in the request's extensions, for whatever
+        observes the transport (spans, metrics).
+        """
+        started = time.perf_counter()
+        try:
+            response = await self._exchange(method, url, route, params, body, headers)
+        except DownstreamError as error:
+            self._record_call(method, route, started, None, error.code, batch_size)
+            raise
+        self._record_call(method, route, started, response.status_code, None, batch_size)
+        return self._checked(response, method)
+
+    def _record_call(
+        self,
+        method: str,
+        route: str,
+        started: float,
+        status: int | None,
+        error: str | None,
+        batch_size: int | None,
+    ) -> None:
+        recorder = self._scope.recorder
+        if recorder is not None:
+            recorder.record(
+                Exchange(
+                    service=self.service,
+                    method=method,
+                    route=route,
+                    source="network",
+                    started=started,
+                    seconds=time.perf_counter() - started,
+                    status=status,
+                    error=error,
+                    batch_size=batch_size,
+                )
+            )
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        route: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, object] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
         request_headers = dict(self._scope.headers)
         if self._scope.request_id is not None:
             request_headers["x-request-id"] = self._scope.request_id
@@ -353,12 +467,20 @@ class ServiceClient:
             # The timeout covers the wait for a free connection slot as well.
             async with asyncio.timeout(self._timeout_s), self._gate:
                 response = await self._http.request(
-                    method, url, params=params, content=content, headers=request_headers
+                    method,
+                    url,
+                    params=params,
+                    content=content,
+                    headers=request_headers,
+                    extensions={"route": route},
                 )
         except (httpx.TimeoutException, TimeoutError) as error:
             raise Timeout(self.service, f"{self.service} did not answer in time") from error
         except httpx.TransportError as error:
             raise Unavailable(self.service, f"{self.service} is unavailable") from error
+        return response
+
+    def _checked(self, response: httpx.Response, method: str) -> httpx.Response:
         status = response.status_code
         if 200 <= status < 300 or status == 304:
             return response

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 import httpx
 
 from clients.accounts import AccountsClient
-from clients.base import CallScope, ServiceClient, ServiceConfig, open_http
+from clients.base import CallScope, ServiceClient, ServiceConfig, TransportWrapper, open_http
 from clients.cache import SharedCache
 from clients.catalog import CatalogClient
 from clients.inventory import InventoryClient
@@ -53,15 +53,17 @@ def open_clients(
     configs: Mapping[str, ServiceConfig],
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     cache: SharedCache | None = None,
+    wrap: TransportWrapper | None = None,
 ) -> Clients:
     """Open one pooled client per service, all sharing `cache` (None: no caching).
 
-    `transports` replaces the network in tests.
+    `transports` replaces the network in tests; `wrap` wraps every transport.
     """
 
     def http(service: str) -> tuple[str, httpx.AsyncClient, ServiceConfig, SharedCache | None]:
         config = configs[service]
-        return service, open_http(config, (transports or {}).get(service)), config, cache
+        transport = (transports or {}).get(service)
+        return service, open_http(config, transport, service=service, wrap=wrap), config, cache
 
     return Clients(
         accounts=AccountsClient(*http("accounts")),

@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from opentelemetry.trace import Tracer
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -21,6 +22,7 @@ from demo import admin
 from demo.faults import Faults
 from demo.http import ApiError, RequestIdEcho, error_response, json_response
 from demo.stats import Stats
+from demo.tracing import server_span
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -42,13 +44,28 @@ class ContractRoute:
 class Gate:
     """Route-level ASGI middleware: count the request, then delay or fail it as configured."""
 
-    def __init__(self, app: ASGIApp, template: str, stats: Stats, faults: Faults) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        template: str,
+        stats: Stats,
+        faults: Faults,
+        tracer: Tracer | None = None,
+    ) -> None:
         self.app = app
         self.template = template
         self.stats = stats
         self.faults = faults
+        self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.tracer is None:
+            await self._answer(scope, receive, send)
+            return
+        with server_span(self.tracer, self.template, scope):
+            await self._answer(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.stats.record(self.template, scope)
         disturbance = self.faults.draw()
         if disturbance.delay:
@@ -62,14 +79,16 @@ class Gate:
         await self.app(scope, receive, send)
 
 
-def create_app(routes: Sequence[ContractRoute], stats: Stats, faults: Faults) -> RequestIdEcho:
+def create_app(
+    routes: Sequence[ContractRoute], stats: Stats, faults: Faults, tracer: Tracer | None = None
+) -> RequestIdEcho:
     """The service's ASGI app; the request-id echo wraps even Starlette's 500 answers."""
     gated: list[BaseRoute] = [
         Route(
             route.path,
             route.endpoint,
             methods=[route.method],
-            middleware=[Middleware(Gate, route.template, stats, faults)],
+            middleware=[Middleware(Gate, route.template, stats, faults, tracer)],
         )
         for route in routes
     ]

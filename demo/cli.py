@@ -18,6 +18,7 @@ import uvloop
 from demo.faults import SETTINGS, Faults
 from demo.runner import serve
 from demo.services import SERVICE_NAMES, build_services
+from demo.tracing import providers_from_environ
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,7 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         faults = {name: _faults(name, os.environ, flags) for name in names}
         services = build_services(
-            names, seed=args.seed, faults=faults, order_step_seconds=args.order_step_seconds
+            names,
+            seed=args.seed,
+            faults=faults,
+            order_step_seconds=args.order_step_seconds,
+            tracer_providers=providers_from_environ(names, os.environ),
         )
     except ValueError as error:
         parser.error(str(error))

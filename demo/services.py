@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Protocol
 
+from opentelemetry.sdk.trace import TracerProvider
+
 from demo.accounts import Accounts
 from demo.app import ContractRoute, create_app
 from demo.catalog import Catalog
@@ -59,11 +61,13 @@ def build_services(
     seed: int = 42,
     faults: Mapping[str, Faults] | None = None,
     order_step_seconds: float = 10.0,
+    tracer_providers: Mapping[str, TracerProvider] | None = None,
 ) -> dict[str, DemoService]:
     """The named services (in the order given), sharing one new store.
 
     `faults` may configure some of them; the others get no faults, with draws seeded
-    by their name. ValueError for an unknown service name.
+    by their name. Services with a tracer provider make a span per contract request.
+    ValueError for an unknown service name.
     """
     wanted = list(dict.fromkeys(names))
     unknown = [name for name in [*wanted, *(faults or {})] if name not in _KINDS]
@@ -75,6 +79,8 @@ def build_services(
         routes = _KINDS[name](store).routes()
         stats = Stats(route.template for route in routes)
         service_faults = (faults or {}).get(name) or Faults.for_service(name)
-        app = create_app(routes, stats, service_faults)
+        provider = (tracer_providers or {}).get(name)
+        tracer = provider.get_tracer(f"demo.{name}") if provider is not None else None
+        app = create_app(routes, stats, service_faults, tracer)
         services[name] = DemoService(name, app, service_faults, stats)
     return services

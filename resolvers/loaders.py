@@ -15,8 +15,10 @@ Two cache layers sit between resolvers and downstream services:
 from __future__ import annotations
 
 import asyncio
+from asyncio import Future
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, cast
 
@@ -54,6 +56,16 @@ class Loader(Protocol[K_contra, V]):
     def clear_all(self) -> object: ...
 
 
+class LoaderObserver(Protocol):
+    """Hears about loader batches and per-request memo hits (spans, metrics, debug)."""
+
+    def batch(self, loader: str, *, keys: int, requested: int) -> AbstractContextManager[object]:
+        """Wraps one batch: `keys` distinct keys, `requested` loads since the last one."""
+        ...
+
+    def memo_hit(self, loader: str) -> None: ...
+
+
 class DirectLoader(Generic[K, V]):
     """One downstream call per `load()`: no batching, no memo."""
 
@@ -87,19 +99,27 @@ class Loaders:
     recommendations: Loader[RecommendationsKey, RecommendationsRecord]
 
 
-def build_loaders(clients: Clients, *, batching: bool = True, max_concurrency: int = 8) -> Loaders:
+def build_loaders(
+    clients: Clients,
+    *,
+    batching: bool = True,
+    max_concurrency: int = 8,
+    observer: LoaderObserver | None = None,
+) -> Loaders:
     """Create fresh loaders for one request. Must run inside its event loop."""
 
-    def loader(batch: BatchFn[K, V]) -> Loader[K, V]:
-        if batching:
-            # DataLoader rejects a key's future when its batch slot holds an
-            # exception, so its loads resolve to V although `batch` may return errors.
-            # (It also accepts any sequence, not only the list its stubs name.)
-            batched: DataLoader[K, V | BaseException] = DataLoader(
-                batch_load_fn=cast("_DataLoaderFn[K, V]", batch)
-            )
-            return cast("Loader[K, V]", batched)
-        return DirectLoader(batch)
+    def loader(name: str, batch: BatchFn[K, V]) -> Loader[K, V]:
+        if not batching:
+            return DirectLoader(batch if observer is None else _observed(name, batch, observer))
+        # DataLoader rejects a key's future when its batch slot holds an
+        # exception, so its loads resolve to V although `batch` may return errors.
+        # (It also accepts any sequence, not only the list its stubs name.)
+        batched: DataLoader[K, V | BaseException] = (
+            DataLoader(batch_load_fn=cast("_DataLoaderFn[K, V]", batch))
+            if observer is None
+            else _ObservedDataLoader(name, batch, observer)
+        )
+        return cast("Loader[K, V]", batched)
 
     async def users(ids: list[str]) -> list[UserRecord | None]:
         found = await clients.accounts.get_users(ids)
@@ -166,17 +186,47 @@ def build_loaders(clients: Clients, *, batching: bool = True, max_concurrency: i
         return await _each(gate, keys, one)
 
     return Loaders(
-        users=loader(users),
-        products=loader(products),
-        categories=loader(categories),
-        stock=loader(stock),
-        ratings=loader(ratings),
-        reviews_by_product=loader(reviews_by_product),
-        reviews_by_author=loader(reviews_by_author),
-        orders=loader(orders),
-        orders_by_user=loader(orders_by_user),
-        recommendations=loader(recommendations),
+        users=loader("users", users),
+        products=loader("products", products),
+        categories=loader("categories", categories),
+        stock=loader("stock", stock),
+        ratings=loader("ratings", ratings),
+        reviews_by_product=loader("reviews_by_product", reviews_by_product),
+        reviews_by_author=loader("reviews_by_author", reviews_by_author),
+        orders=loader("orders", orders),
+        orders_by_user=loader("orders_by_user", orders_by_user),
+        recommendations=loader("recommendations", recommendations),
     )
+
+
+class _ObservedDataLoader(DataLoader[K, V | BaseException]):
+    """A DataLoader that tells its observer about batches and memo hits."""
+
+    def __init__(self, name: str, batch: BatchFn[K, V], observer: LoaderObserver) -> None:
+        self._name = name
+        self._run_batch = batch
+        self._observer = observer
+        self._requested = 0
+        super().__init__(batch_load_fn=self._observed_batch)
+
+    def load(self, key: K) -> Future[V | BaseException]:
+        self._requested += 1
+        if self.cache and key in self._cache:
+            self._observer.memo_hit(self._name)
+        return super().load(key)
+
+    async def _observed_batch(self, keys: list[K]) -> list[V | BaseException]:
+        requested, self._requested = self._requested, 0
+        with self._observer.batch(self._name, keys=len(keys), requested=requested):
+            return list(await self._run_batch(keys))
+
+
+def _observed(name: str, batch: BatchFn[K, V], observer: LoaderObserver) -> BatchFn[K, V]:
+    async def observed(keys: list[K]) -> Sequence[V | BaseException]:
+        with observer.batch(name, keys=len(keys), requested=len(keys)):
+            return await batch(keys)
+
+    return observed
 
 
 async def _per_limit(

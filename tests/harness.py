@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from opentelemetry.sdk.trace import TracerProvider
 
 from bff.app import create_app
 from bff.examples import Example
@@ -108,6 +109,7 @@ async def running_bff(
     demo: dict[str, DemoService] | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[Harness]:
     """The BFF app in-process, its lifespan running, over in-process demo services.
 
@@ -120,7 +122,12 @@ async def running_bff(
         name: httpx.ASGITransport(app=service.app) for name, service in services.items()
     }
     wired.update(transports or {})
-    app = create_app(Settings.from_environ(env or {}), transports=wired, clock=clock)
+    app = create_app(
+        Settings.from_environ(env or {}),
+        transports=wired,
+        clock=clock,
+        tracer_provider=tracer_provider,
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bff.test") as http:

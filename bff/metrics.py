@@ -1,0 +1,150 @@
+"""Prometheus metrics, served at `GET /metrics` by `prometheus_client`.
+
+Labels stay bounded: the first `max_operations` operation names and the first
+`max_clients` client name/version pairs are kept as they are; later ones are
+counted under `other`, so a client sending random operation names cannot blow
+up the series count. Cache counters are read from the caches' own statistics
+at scrape time, costing nothing per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
+
+OTHER = "other"
+UNKNOWN = "unknown"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheReading:
+    """A cache's hit and miss totals so far."""
+
+    cache: str
+    hits: int
+    misses: int
+
+
+class _CacheCollector(Collector):
+    def __init__(self, readings: Callable[[], Iterable[CacheReading]]) -> None:
+        self._readings = readings
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(
+            "bff_cache_lookups", "Cache lookups by cache and result.", labels=["cache", "result"]
+        )
+        for reading in self._readings():
+            family.add_metric([reading.cache, "hit"], reading.hits)
+            family.add_metric([reading.cache, "miss"], reading.misses)
+        yield family
+
+
+class _Bounded:
+    """The first `limit` distinct values pass; the rest become `other`."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self._limit:
+            return OTHER
+        self._seen.add(value)
+        return value
+
+
+class Metrics:
+    def __init__(
+        self,
+        *,
+        max_operations: int,
+        max_clients: int,
+        caches: Callable[[], Iterable[CacheReading]] = tuple,
+    ) -> None:
+        self.registry = CollectorRegistry()
+        self._operation = _Bounded(max_operations)
+        self._client = _Bounded(max_clients)
+        operation_labels = ["operation_name", "operation_type", "client_name", "client_version"]
+        self._requests = Counter(
+            "bff_graphql_requests",
+            "GraphQL operations answered, by outcome (ok, partial, error).",
+            [*operation_labels, "outcome"],
+            registry=self.registry,
+        )
+        self._duration = Histogram(
+            "bff_graphql_request_duration_seconds",
+            "Time to answer a GraphQL operation.",
+            operation_labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "bff_graphql_requests_in_flight",
+            "GraphQL requests being answered now.",
+            registry=self.registry,
+        )
+        self._downstream = Counter(
+            "bff_downstream_requests",
+            "Calls to downstream services, by service, route template and status.",
+            ["service", "route", "status"],
+            registry=self.registry,
+        )
+        self._downstream_duration = Histogram(
+            "bff_downstream_request_duration_seconds",
+            "Time downstream services took to answer.",
+            ["service", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._batch = Histogram(
+            "bff_loader_batch_size",
+            "Keys per loader batch, after deduplication.",
+            ["loader"],
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_CacheCollector(caches))
+
+    def operation(
+        self,
+        *,
+        name: str | None,
+        type_: str | None,
+        client: tuple[str, str],
+        outcome: str,
+        seconds: float,
+    ) -> None:
+        name_label = self._operation(name) if name else UNKNOWN
+        client_name, client_version = client
+        if self._client(f"{client_name}\0{client_version}") == OTHER:
+            client_name = client_version = OTHER
+        labels = (name_label, type_ or UNKNOWN, client_name, client_version)
+        self._requests.labels(*labels, outcome).inc()
+        self._duration.labels(*labels).observe(seconds)
+
+    def downstream(self, *, service: str, route: str, status: str, seconds: float) -> None:
+        self._downstream.labels(service, route, status).inc()
+        self._downstream_duration.labels(service, route).observe(seconds)
+
+    def loader_batch(self, loader: str, keys: int) -> None:
+        self._batch.labels(loader).observe(keys)
+
+    async def endpoint(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
