@@ -113,7 +113,9 @@ def create_app(
         operations,
         make_context,
         Telemetry(tracer, metrics),
-        graphiql_page=graphiql.page("/graphql") if settings.graphiql else None,
+        graphiql_page=graphiql.page("/graphql", debug=settings.debug)
+        if settings.graphiql
+        else None,
         responses=responses,
         debug=settings.debug,
     )

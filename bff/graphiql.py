@@ -21,10 +21,11 @@ ASSETS_PATH = "/graphiql/assets"
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def page(endpoint: str) -> HTMLResponse:
-    """The GraphiQL page, rendered once at start-up."""
+def page(endpoint: str, *, debug: bool) -> HTMLResponse:
+    """The GraphiQL page, rendered once at start-up; `debug` adds the downstream-calls panel."""
     config = {
         "endpoint": endpoint,
+        "debug": debug,
         "tabs": [
             {
                 "query": example.query,

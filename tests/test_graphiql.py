@@ -25,7 +25,7 @@ async def test_every_asset_the_page_names_is_served_locally(bff: Harness) -> Non
     page = (await bff.http.get("/graphql", headers={"accept": "text/html"})).text
     assets = re.findall(r'(?:src|href)="(/[^"]+)"', page)
 
-    assert len(assets) == 7
+    assert len(assets) == 9
     assert not re.search(r"https?://", page)
     for asset in assets:
         response = await bff.http.get(asset)

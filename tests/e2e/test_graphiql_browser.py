@@ -21,6 +21,7 @@ pytestmark = [
 
 
 def test_graphiql_runs_a_query_offline(bff_url: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Route, sync_playwright
 
     offsite: list[str] = []
@@ -54,6 +55,14 @@ def test_graphiql_runs_a_query_offline(bff_url: str) -> None:
             page.click("button.graphiql-execute-button")
             page.wait_for_function(RESULT_HAS, arg='"id": "p1"')
             product_page = page.inner_text(".result-window")
+            # The downstream-calls panel draws the timeline the result pane leaves out.
+            page.click("button[aria-label='Show Downstream calls']")
+            page.wait_for_selector("#bff-debug-panel table")
+            panel = page.inner_text("#bff-debug-panel")
+            rows = page.locator("#bff-debug-panel tbody tr").count()
+            audit = Axe().run(page, context="#bff-debug-panel")
+            page.focus("#bff-debug-panel button")
+            focused = page.evaluate("document.activeElement.textContent")
             page.click(".graphiql-tab >> text=HomeFeed")
             page.click("button.graphiql-execute-button")
             page.wait_for_function(RESULT_HAS, arg="Ada Lovelace")
@@ -69,6 +78,17 @@ def test_graphiql_runs_a_query_offline(bff_url: str) -> None:
             browser.close()
 
     assert '"name": ' in product_page
+    assert '"debug"' not in product_page
+    assert "Trace id" in panel
+    assert "catalog" in panel
+    assert rows >= 1
+    assert focused == "Copy trace id"
+    serious = [
+        violation["id"]
+        for violation in audit.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
     assert '"__typename": "Query"' in result
     assert offsite == []
     assert any("ProductPage" in tab for tab in tabs)

@@ -3,7 +3,9 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("bff-config").textContent);
-  var send = GraphiQL.createFetcher({ url: config.endpoint });
+  // Plain JSON answers (the BFF serves no incremental delivery), so each result
+  // arrives as one object the debug panel can read.
+  var send = GraphiQL.createFetcher({ url: config.endpoint, enableIncrementalDelivery: false });
   // GraphiQL updates the operation name a moment after the editor changes (a
   // tab switch, a paste), so a quick run can name an operation the document no
   // longer holds; drop such a stale name instead of failing the request.
@@ -12,12 +14,23 @@
     if (name && !new RegExp("\\b(query|mutation|subscription)\\s+" + name + "\\b").test(params.query)) {
       params = Object.assign({}, params, { operationName: null });
     }
+    if (config.debug) {
+      // Ask for the downstream timeline; the panel shows it, the result pane does not.
+      options = Object.assign({}, options);
+      options.headers = Object.assign({ "X-BFF-Debug": "1" }, options.headers || {});
+      var introspection = params.operationName === "IntrospectionQuery";
+      return Promise.resolve(send(params, options)).then(function (result) {
+        return BffDebugPanel.receive(result, !introspection);
+      });
+    }
     return send(params, options);
   }
   var props = {
     fetcher: fetcher,
     defaultTabs: config.tabs,
-    plugins: [GraphiQLPluginExplorer.explorerPlugin()],
+    plugins: config.debug
+      ? [BffDebugPanel.plugin, GraphiQLPluginExplorer.explorerPlugin()]
+      : [GraphiQLPluginExplorer.explorerPlugin()],
     defaultEditorToolsVisibility: true,
     shouldPersistHeaders: true,
   };
