@@ -12,6 +12,8 @@ Modes:
   cached   everything on but the response cache: the shared downstream cache,
            coalescing, the document cache and planned execution
   full     everything on, including the response cache for public queries
+  traced   cached, plus a span for everything (always-on sampler) exported over
+           OTLP/HTTP to a local sink; the other modes record no spans
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ import httpx
 
 from bench.load import drive, generator_name
 from bench.processes import BffProcess, machine, pinned
+from bench.sink import SpanSink
 from bff.examples import REFERENCE_OPERATIONS, Example
 from demo.launch import DemoProcess, launch
 
 # Generous downstream timeouts: the benchmark measures throughput and latency,
 # and the naive mode's backlog would otherwise turn into timeouts.
-COMMON = {"BFF_DOWNSTREAM_TIMEOUT_MS": "30000"}
+COMMON = {"BFF_DOWNSTREAM_TIMEOUT_MS": "30000", "OTEL_TRACES_SAMPLER": "always_off"}
 MODES: dict[str, dict[str, str]] = {
     "naive": {
         "BFF_BATCHING": "false",
@@ -49,6 +52,7 @@ MODES: dict[str, dict[str, str]] = {
     },
     "cached": {"BFF_RESPONSE_CACHE": "false"},
     "full": {},
+    "traced": {"BFF_RESPONSE_CACHE": "false", "OTEL_TRACES_SAMPLER": "always_on"},
 }
 
 
@@ -74,8 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = launch(["--latency-ms", str(args.latency_ms)], prefix=pinned(args.load_cpu))
     rows: list[Row] = []
     try:
-        for mode in args.modes:
-            rows += _run_mode(mode, operations, demo, args)
+        with SpanSink() as sink:
+            for mode in args.modes:
+                rows += _run_mode(mode, operations, demo, args, sink.endpoint)
     finally:
         demo.stop()
     report = {
@@ -94,9 +99,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_mode(
-    mode: str, operations: list[Example], demo: DemoProcess, args: argparse.Namespace
+    mode: str,
+    operations: list[Example],
+    demo: DemoProcess,
+    args: argparse.Namespace,
+    span_sink: str,
 ) -> list[Row]:
-    bff = BffProcess({**demo.bff_env(), **COMMON, **MODES[mode]}, cpu=args.bff_cpu)
+    env = {**demo.bff_env(), **COMMON, **MODES[mode]}
+    if mode == "traced":
+        env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = span_sink
+    bff = BffProcess(env, cpu=args.bff_cpu)
     rows: list[Row] = []
     try:
         for example in operations:

@@ -7,8 +7,8 @@ never with plain text or a traceback.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -214,7 +214,7 @@ def _request_id(request: Request) -> str:
     given = request.headers.get("x-request-id")
     if given is not None and _REQUEST_ID.fullmatch(given):
         return given
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def _json(body: JsonDict, status: int, request_id: str, headers: Mapping[str, str]) -> Response:

@@ -20,7 +20,7 @@ from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, format_span_
 
 from bff.metrics import Metrics
 from bff.operations import Prepared
-from bff.tracing import document_signature
+from bff.tracing import CURRENT_BATCH, LoaderBatch
 from clients.recording import Exchange
 
 logger = logging.getLogger("bff.operation")
@@ -45,6 +45,7 @@ class Observation:
         self._metrics = metrics
         self._exchanges: list[Exchange] = []
         self._memo_hits: Counter[str] = Counter()
+        self._cached_batches: list[str] = []
 
     def named(self, prepared: Prepared) -> None:
         """The document is known: name the span as the GraphQL conventions say."""
@@ -55,7 +56,7 @@ class Observation:
         if self.operation_name:
             self.span.set_attribute("graphql.operation.name", self.operation_name)
         if self.span.is_recording():
-            self.span.set_attribute("graphql.document", document_signature(prepared.document))
+            self.span.set_attribute("graphql.document", prepared.signature)
 
     def record(self, exchange: Exchange) -> None:
         if exchange.source == "network":
@@ -66,16 +67,28 @@ class Observation:
     @contextmanager
     def batch(self, loader: str, *, keys: int, requested: int) -> Iterator[object]:
         self._metrics.loader_batch(loader, keys)
-        with self._tracer.start_as_current_span(
+        batch = LoaderBatch(
+            self._tracer,
             f"loader {loader}",
-            attributes={
+            {
                 "loader.name": loader,
                 "loader.batch.size": requested,
                 "loader.keys": keys,
                 "loader.cache_hits": max(0, requested - keys),
             },
-        ) as span:
-            yield span
+        )
+        token = CURRENT_BATCH.set(batch)
+        try:
+            yield batch
+        finally:
+            CURRENT_BATCH.reset(token)
+            if not batch.end():
+                self._cached_batches.append(loader)
+
+    @property
+    def cached_batches(self) -> list[str]:
+        """Loader batches the shared cache answered whole (they have no span)."""
+        return self._cached_batches
 
     def memo_hit(self, loader: str) -> None:
         self._memo_hits[loader] += 1
@@ -152,6 +165,8 @@ class Telemetry:
             span.set_status(StatusCode.ERROR)
         if observation.error_codes:
             span.set_attribute("graphql.error.codes", sorted(set(observation.error_codes)))
+        if observation.cached_batches:
+            span.set_attribute("bff.loader.cached_batches", observation.cached_batches)
         self.metrics.operation(
             name=observation.operation_name,
             type_=observation.operation_type,

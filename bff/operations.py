@@ -31,6 +31,7 @@ from bff.cache_policy import CachePolicies, CachePolicy
 from bff.documents import DocumentCache
 from bff.executor import PlannedExecution
 from bff.plan import ObjectPlan, build_plan, condition_variables, plannable
+from bff.tracing import document_signature
 from resolvers.context import Context
 
 
@@ -59,6 +60,8 @@ class Prepared:
     policy: CachePolicy
     plannable: bool
     conditions: tuple[str, ...]
+    signature: str
+    """The document with literals blanked, as traces record it."""
     plans: dict[tuple[object, ...], ObjectPlan] = field(default_factory=dict, compare=False)
 
     @property
@@ -130,6 +133,7 @@ class Operations:
             policy=self._policies.policy(document.node, operation),
             plannable=plannable(document.node, operation),
             conditions=condition_variables(document.node, operation),
+            signature=document_signature(document.node),
         )
 
     async def execute(

@@ -14,7 +14,7 @@ import httpx
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
 
 from bff.metrics import Metrics
-from bff.tracing import PROPAGATOR
+from bff.tracing import CURRENT_BATCH, PROPAGATOR
 
 
 class ObservedTransport(httpx.AsyncBaseTransport):
@@ -30,15 +30,16 @@ class ObservedTransport(httpx.AsyncBaseTransport):
         route = str(request.extensions.get("route", request.url.path))
         url = request.url
         started = time.perf_counter()
+        batch = CURRENT_BATCH.get()
         with self._tracer.start_as_current_span(
             f"{request.method} {route}",
+            context=batch.parent_context() if batch is not None else None,
             kind=SpanKind.CLIENT,
             attributes={
                 "http.request.method": request.method,
                 "http.route": route,
                 "server.address": url.host,
                 "server.port": url.port or (443 if url.scheme == "https" else 80),
-                "url.path": url.path,
                 "bff.service": self._service,
             },
         ) as span:

@@ -273,3 +273,32 @@ async def test_spans_are_exported_over_otlp_http_protobuf() -> None:
     }
     assert "query ProductPage" in names
     assert services == {"bff-test"}
+
+
+async def test_batches_the_cache_answers_are_listed_not_spanned(
+    spans: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = spans
+    async with running_bff({"BFF_RESPONSE_CACHE": "false"}, tracer_provider=provider) as bff:
+        await bff.run(PRODUCT_PAGE, id="p1")
+        exporter.clear()
+        await bff.run(PRODUCT_PAGE, id="p1")
+
+    finished = exporter.get_finished_spans()
+    index = by_id(finished)
+    (operation,) = [s for s in finished if s.name == "query ProductPage"]
+    loaders = [s for s in finished if s.name.startswith("loader ")]
+    (client,) = [s for s in finished if s.kind == SpanKind.CLIENT]
+    # Review authors are private to callers: the anonymous caller's are read again.
+    assert [s.name for s in loaders] == ["loader users"]
+    assert parent_of(client, index) is loaders[0]
+    assert operation.attributes is not None
+    cached = operation.attributes["bff.loader.cached_batches"]
+    assert isinstance(cached, tuple | list)
+    assert sorted(str(name) for name in cached) == [
+        "categories",
+        "products",
+        "ratings",
+        "reviews_by_product",
+        "stock",
+    ]
