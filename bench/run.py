@@ -31,6 +31,7 @@ from bench.load import drive, generator_name
 from bench.processes import BffProcess, machine, pinned
 from bench.sink import SpanSink
 from bff.examples import REFERENCE_OPERATIONS, Example
+from demo.identity import IdentityProvider
 from demo.launch import DemoProcess, launch
 
 # Generous downstream timeouts: the benchmark measures throughput and latency,
@@ -119,7 +120,7 @@ def _run_mode(
                 drive(
                     url,
                     body,
-                    example.headers,
+                    _headers(example),
                     concurrency=max(args.concurrency),
                     seconds=args.warmup,
                     cpu=args.load_cpu,
@@ -135,7 +136,7 @@ def _run_mode(
                 result = drive(
                     url,
                     body,
-                    example.headers,
+                    _headers(example),
                     concurrency=concurrency,
                     seconds=args.duration,
                     cpu=args.load_cpu,
@@ -162,6 +163,14 @@ def _run_mode(
     return [replace(row, peak_rss_mb=peak) for row in rows]
 
 
+def _headers(example: Example) -> dict[str, str]:
+    """A signed-in example carries a development token of the demo identity provider."""
+    if example.signed_in_as is None:
+        return {}
+    token = IdentityProvider().sign(example.signed_in_as, scope="orders:write", ttl_s=24 * 3600)
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _wait_until_idle(demo: DemoProcess, quiet_s: float) -> None:
     """Let the BFF finish requests the load generator gave up on (their calls stop)."""
     before = demo.calls()
@@ -175,7 +184,7 @@ def _wait_until_idle(demo: DemoProcess, quiet_s: float) -> None:
 
 def _check(url: str, body: Mapping[str, object], example: Example) -> None:
     """The operation answers correctly before it is timed."""
-    answer = httpx.post(url, json=body, headers=dict(example.headers), timeout=60)
+    answer = httpx.post(url, json=body, headers=_headers(example), timeout=60)
     payload = answer.json()
     if answer.status_code != 200 or payload.get("errors") or not payload.get("data"):
         raise RuntimeError(f"{example.name} failed before the run: {answer.text[:300]}")

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 import httpx
-from graphql import GraphQLError
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
 
 from bff import graphiql
+from bff.auth import Authenticator, KeySet, TokenRules
 from bff.graphql import METHODS, GraphQLEndpoint
 from bff.health import Readiness, healthz
 from bff.metrics import CacheReading, Metrics
 from bff.observation import Observation, Telemetry
-from bff.operations import Operations, RequestFailure
+from bff.operations import Operations
 from bff.response_cache import ResponseCache
 from bff.settings import Settings
 from bff.tracing import INSTRUMENTATION, TracingMiddleware
@@ -32,8 +30,6 @@ from clients.registry import Clients, open_clients
 from resolvers.context import Caller, Context
 from resolvers.loaders import build_loaders
 from schema import build_schema
-
-_USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def create_app(
@@ -88,19 +84,48 @@ def create_app(
     def observed(service: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
         return ObservedTransport(inner, service=service, tracer=tracer, metrics=metrics)
 
+    identity_http = httpx.AsyncClient(
+        transport=(transports or {}).get("identity"), timeout=settings.readiness_timeout_s * 5
+    )
+    keys = (
+        KeySet(
+            settings.auth.jwks_url, identity_http, refresh_interval_s=settings.auth.jwks_refresh_s
+        )
+        if settings.auth.jwks_url
+        else None
+    )
+    authenticator = Authenticator(
+        TokenRules(
+            issuer=settings.auth.issuer,
+            audience=settings.auth.audience,
+            algorithms=settings.auth.algorithms,
+            leeway_s=settings.auth.leeway_s,
+            hs256_secret=settings.auth.hs256_secret or None,
+            roles_claim=settings.auth.roles_claim,
+        ),
+        keys,
+    )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime.clients = open_clients(settings.services, transports, cache, observed)
+        if keys is not None:
+            await keys.refresh()
         try:
             yield
         finally:
             await runtime.clients.aclose()
+            await identity_http.aclose()
             runtime.clients = None
             provider.force_flush()
 
-    def make_context(request: Request, request_id: str, observation: Observation) -> Context:
-        caller = _caller(request, settings)
-        scope = CallScope(request_id=request_id, caller_id=caller.user_id, recorder=observation)
+    def make_context(request_id: str, caller: Caller, observation: Observation) -> Context:
+        scope = CallScope(
+            request_id=request_id,
+            caller_id=caller.user_id,
+            authorization=caller.authorization,
+            recorder=observation,
+        )
         scoped = runtime.require_clients().scoped(scope)
         return Context(
             request_id=request_id,
@@ -112,8 +137,13 @@ def create_app(
     endpoint = GraphQLEndpoint(
         operations,
         make_context,
+        authenticator,
         Telemetry(tracer, metrics),
-        graphiql_page=graphiql.page("/graphql", debug=settings.debug)
+        graphiql_page=graphiql.page(
+            "/graphql",
+            debug=settings.debug,
+            authorization=_development_token if settings.profile == "demo" else None,
+        )
         if settings.graphiql
         else None,
         responses=responses,
@@ -157,17 +187,9 @@ class Runtime:
         return self.clients
 
 
-def _caller(request: Request, settings: Settings) -> Caller:
-    """Who is asking. Until bearer tokens land, `X-User-Id` stands in for sign-in."""
-    if not settings.user_header:
-        return Caller()
-    user_id = request.headers.get("x-user-id")
-    if user_id is None:
-        return Caller()
-    if not _USER_ID.fullmatch(user_id):
-        raise RequestFailure(
-            401,
-            "UNAUTHENTICATED",
-            [GraphQLError("X-User-Id must be a user id such as u1.")],
-        )
-    return Caller(user_id=user_id)
+def _development_token(user_id: str) -> str:
+    """A month-long demo token for GraphiQL's signed-in examples (demo profile only)."""
+    from demo.identity import IdentityProvider
+
+    token = IdentityProvider().sign(user_id, scope="orders:write", ttl_s=30 * 24 * 3600)
+    return f"Bearer {token}"

@@ -11,7 +11,8 @@ class Example:
     name: str
     query: str
     variables: Mapping[str, object] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    signed_in_as: str | None = None
+    """The user whose bearer token the example is sent with, if any."""
 
 
 PRODUCT_PAGE = Example(
@@ -73,7 +74,7 @@ HOME_FEED = Example(
   }
 }
 """,
-    headers={"X-User-Id": "u1"},
+    signed_in_as="u1",
 )
 
 REFERENCE_OPERATIONS = (PRODUCT_PAGE, CATEGORY_LISTING, HOME_FEED)

@@ -9,6 +9,7 @@ example tabs.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import orjson
@@ -21,26 +22,31 @@ ASSETS_PATH = "/graphiql/assets"
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def page(endpoint: str, *, debug: bool) -> HTMLResponse:
-    """The GraphiQL page, rendered once at start-up; `debug` adds the downstream-calls panel."""
-    config = {
-        "endpoint": endpoint,
-        "debug": debug,
-        "tabs": [
+def page(
+    endpoint: str, *, debug: bool, authorization: Callable[[str], str] | None = None
+) -> HTMLResponse:
+    """The GraphiQL page, rendered once at start-up.
+
+    `debug` adds the downstream-calls panel; `authorization` gives the header a
+    signed-in example is sent with (the demo signs a development token).
+    """
+
+    def pretty(value: Mapping[str, object]) -> str | None:
+        return orjson.dumps(dict(value), option=orjson.OPT_INDENT_2).decode() if value else None
+
+    tabs = []
+    for example in REFERENCE_OPERATIONS:
+        headers = {}
+        if example.signed_in_as and authorization is not None:
+            headers["Authorization"] = authorization(example.signed_in_as)
+        tabs.append(
             {
                 "query": example.query,
-                "variables": orjson.dumps(
-                    dict(example.variables), option=orjson.OPT_INDENT_2
-                ).decode()
-                if example.variables
-                else None,
-                "headers": orjson.dumps(dict(example.headers), option=orjson.OPT_INDENT_2).decode()
-                if example.headers
-                else None,
+                "variables": pretty(example.variables),
+                "headers": pretty(headers),
             }
-            for example in REFERENCE_OPERATIONS
-        ],
-    }
+        )
+    config = {"endpoint": endpoint, "debug": debug, "tabs": tabs}
     # `</` must not appear inside the JSON <script> block; escaping `<` keeps it out.
     config_json = orjson.dumps(config).decode().replace("<", "\\u003c")
     template = (STATIC_DIR / "ide" / "index.html").read_text(encoding="utf-8")

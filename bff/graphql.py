@@ -17,16 +17,17 @@ from graphql import GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bff.auth import AuthenticationFailed, Authenticator
 from bff.cache_policy import NOT_CACHEABLE
 from bff.errors import JsonDict, format_error, request_error
 from bff.metrics import UNKNOWN
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations, RequestFailure
 from bff.response_cache import ResponseCache
-from resolvers.context import Context
+from resolvers.context import Caller, Context
 
-ContextFactory = Callable[[Request, str, Observation], Context]
-"""Builds the per-request context; may raise `RequestFailure` (e.g. a bad identity)."""
+ContextFactory = Callable[[str, Caller, Observation], Context]
+"""Builds the per-request context from the request id, the caller and its observation."""
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 """Methods routed here, so that unsupported ones get a GraphQL-shaped 405."""
@@ -47,6 +48,7 @@ class GraphQLEndpoint:
         self,
         operations: Operations,
         make_context: ContextFactory,
+        authenticator: Authenticator,
         telemetry: Telemetry,
         *,
         graphiql_page: Response | None = None,
@@ -55,6 +57,7 @@ class GraphQLEndpoint:
     ) -> None:
         self._operations = operations
         self._make_context = make_context
+        self._authenticator = authenticator
         self._telemetry = telemetry
         self._graphiql_page = graphiql_page
         self._responses = responses
@@ -73,17 +76,22 @@ class GraphQLEndpoint:
             except RequestFailure as failure:
                 observation.error_codes.append(failure.code)
                 errors = [request_error(error, failure.code) for error in failure.errors]
-                headers = {"allow": "POST"} if failure.status == 405 else {}
-                return _json({"errors": errors}, failure.status, request_id, headers)
+                return _json({"errors": errors}, failure.status, request_id, failure.headers)
 
     async def _answer(
         self, request: Request, request_id: str, observation: Observation
     ) -> Response:
         graphql_request = await read_request(request)
+        caller = await self._identify(request)
         prepared = self._operations.prepare(graphql_request.query, graphql_request.operation_name)
         observation.named(prepared)
         if request.method == "GET" and prepared.operation_type != OperationType.QUERY:
-            raise _failure(405, "METHOD_NOT_ALLOWED", "Only queries may be sent by GET; use POST.")
+            raise _failure(
+                405,
+                "METHOD_NOT_ALLOWED",
+                "Only queries may be sent by GET; use POST.",
+                headers={"allow": "POST"},
+            )
         cache_key = None
         if self._responses is not None and prepared.policy.shared and not observation.detailed:
             cache_key = self._responses.key(
@@ -95,7 +103,7 @@ class GraphQLEndpoint:
                 observation.outcome = "ok"
                 headers = {"cache-control": prepared.policy.header(), "age": str(age)}
                 return _json_bytes(stored.body, 200, request_id, headers)
-        context = self._make_context(request, request_id, observation)
+        context = self._make_context(request_id, caller, observation)
         with self._telemetry.tracer.start_as_current_span("graphql.execute"):
             result = await self._operations.execute(prepared, graphql_request.variables, context)
         body: JsonDict = {"data": result.data}
@@ -117,6 +125,21 @@ class GraphQLEndpoint:
             assert self._responses is not None
             self._responses.put(cache_key, encoded, policy.max_age)
         return _json_bytes(encoded, 200, request_id, {"cache-control": policy.header()})
+
+    async def _identify(self, request: Request) -> Caller:
+        try:
+            return await self._authenticator.caller(request.headers.get("authorization"))
+        except AuthenticationFailed as failure:
+            description = failure.message.replace('"', "'")
+            raise _failure(
+                401,
+                "UNAUTHENTICATED",
+                failure.message,
+                headers={
+                    "www-authenticate": f'Bearer error="invalid_token", '
+                    f'error_description="{description}"'
+                },
+            ) from None
 
 
 def client_of(request: Request) -> tuple[str, str]:
@@ -171,7 +194,12 @@ async def read_request(request: Request) -> GraphQLRequest:
             )
         fields = decoded
     else:
-        raise _failure(405, "METHOD_NOT_ALLOWED", "Send GraphQL requests by GET or POST.")
+        raise _failure(
+            405,
+            "METHOD_NOT_ALLOWED",
+            "Send GraphQL requests by GET or POST.",
+            headers={"allow": "GET, POST"},
+        )
     return _validated(fields)
 
 
@@ -197,8 +225,10 @@ def _json_param(raw: str | None, name: str) -> object:
         raise _failure(400, "BAD_REQUEST", f"The `{name}` parameter is not valid JSON.") from None
 
 
-def _failure(status: int, code: str, message: str) -> RequestFailure:
-    return RequestFailure(status, code, [GraphQLError(message)])
+def _failure(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> RequestFailure:
+    return RequestFailure(status, code, [GraphQLError(message)], headers)
 
 
 def _wants_graphiql(request: Request) -> bool:

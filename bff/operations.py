@@ -38,11 +38,18 @@ from resolvers.context import Context
 class RequestFailure(Exception):
     """The request cannot run at all; carries the HTTP status and the GraphQL errors."""
 
-    def __init__(self, status: int, code: str, errors: list[GraphQLError]) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        errors: list[GraphQLError],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(errors[0].message)
         self.status = status
         self.code = code
         self.errors = errors
+        self.headers = dict(headers or {})
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,63 @@ class TracingSettings:
     resource_attributes: str = ""
 
 
+class Secret(str):
+    """A setting that must not show up in logs or reprs."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self else "Secret('')"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Bearer-token checks (see `bff.auth`)."""
+
+    jwks_url: str = ""
+    issuer: str = ""
+    audience: str = "bff"
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    hs256_secret: Secret = field(default_factory=lambda: Secret(""))
+    leeway_s: float = 30.0
+    jwks_refresh_s: float = 30.0
+    roles_claim: str = "roles"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSettings:
+    """What one request may ask for (see `bff.limits`)."""
+
+    max_body_bytes: int = 100_000
+    max_tokens: int = 5_000
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    max_cost: int = 20_000
+    default_list_size: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSettings:
+    """Token buckets per caller (see `bff.rate_limit`)."""
+
+    enabled: bool = False
+    capacity: int = 50_000
+    refill_per_s: float = 5_000.0
+    cost: str = "operation"
+    trusted_proxies: tuple[str, ...] = ()
+    redis_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The HTTP edge: TLS, CORS, CSRF prevention, introspection."""
+
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    cors_origins: tuple[str, ...] = ()
+    csrf_prevention: bool = False
+    introspection: bool = True
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     profile: Profile = "demo"
@@ -76,7 +133,6 @@ class Settings:
     workers: int = 1
     services: Mapping[str, ServiceConfig] = field(default_factory=dict)
     batching: bool = True
-    user_header: bool = True
     graphiql: bool = True
     readiness_timeout_s: float = 1.0
     log_level: str = "info"
@@ -94,6 +150,10 @@ class Settings:
     response_cache: bool = True
     response_cache_max_bytes: int = 32 * 1024 * 1024
     response_cache_vary: tuple[str, ...] = ()
+    auth: AuthSettings = field(default_factory=lambda: AuthSettings())
+    limits: LimitSettings = field(default_factory=lambda: LimitSettings())
+    rate_limit: RateLimitSettings = field(default_factory=lambda: RateLimitSettings())
+    http: HttpSettings = field(default_factory=lambda: HttpSettings())
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -130,6 +190,13 @@ def _read(env: _Reader) -> Settings:
         "connections per downstream service; also the cap on its calls in flight",
         low=1,
     )
+    ca_bundle = env.text(
+        "DOWNSTREAM_CA_BUNDLE", "", "CA certificates (PEM) that downstream TLS must chain to"
+    )
+    client_cert = env.text(
+        "DOWNSTREAM_CLIENT_CERT", "", "client certificate (PEM) presented downstream (mTLS)"
+    )
+    client_key = env.text("DOWNSTREAM_CLIENT_KEY", "", "... and its private key (PEM)")
     services = {
         name: ServiceConfig(
             base_url=env.text(
@@ -149,6 +216,14 @@ def _read(env: _Reader) -> Settings:
             health_path=env.text(
                 f"{name.upper()}_HEALTH_PATH", "/healthz", f"path /readyz probes on {name}"
             ),
+            forward_authorization=env.boolean(
+                f"{name.upper()}_FORWARD_AUTHORIZATION",
+                True,
+                f"pass the caller's Authorization header on to {name}",
+            ),
+            ca_bundle=ca_bundle or None,
+            client_cert=client_cert or None,
+            client_key=client_key or None,
         )
         for name in SERVICES
     }
@@ -166,12 +241,6 @@ def _read(env: _Reader) -> Settings:
         services=services,
         batching=env.boolean(
             "BATCHING", True, "per-request loaders; false makes one call per field (baseline)"
-        ),
-        user_header=env.boolean(
-            "USER_HEADER",
-            demo,
-            "development stand-in for sign-in: trust `X-User-Id` as the caller "
-            "(default: true in the demo profile, false in production)",
         ),
         graphiql=env.boolean(
             "GRAPHIQL",
@@ -251,8 +320,111 @@ def _read(env: _Reader) -> Settings:
             "RESOLVER_SPANS", False, "a span per resolved field (costly; for deep debugging)"
         ),
         tracing=_tracing(env),
+        auth=_auth(env, demo),
+        limits=_limits(env),
+        rate_limit=_rate_limit(env, demo),
+        http=_http(env, demo),
         log_level=env.choice(
             "LOG_LEVEL", ("debug", "info", "warning", "error"), "info", "least severe level logged"
+        ),
+    )
+
+
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _auth(env: _Reader, demo: bool) -> AuthSettings:
+    return AuthSettings(
+        jwks_url=env.text(
+            "AUTH_JWKS_URL",
+            "http://127.0.0.1:8107/.well-known/jwks.json" if demo else "",
+            "where signing keys are fetched (default: the demo identity provider in demo)",
+        ),
+        issuer=env.text(
+            "AUTH_ISSUER", "bff-demo-identity" if demo else "", "the `iss` tokens must carry"
+        ),
+        audience=env.text("AUTH_AUDIENCE", "bff", "the `aud` tokens must carry"),
+        algorithms=_list(
+            env.text("AUTH_ALGORITHMS", "RS256,ES256", "accepted signing algorithms (allowlist)")
+        ),
+        hs256_secret=Secret(
+            env.text("AUTH_HS256_SECRET", "", "shared secret; only when set is HS256 accepted")
+        ),
+        leeway_s=env.integer("AUTH_LEEWAY_S", 30, "clock skew allowed on exp and nbf", low=0),
+        jwks_refresh_s=env.integer(
+            "AUTH_JWKS_REFRESH_S", 30, "least time between refetches for an unknown key id", low=0
+        ),
+        roles_claim=env.text("AUTH_ROLES_CLAIM", "roles", "the claim holding the caller's roles"),
+    )
+
+
+def _limits(env: _Reader) -> LimitSettings:
+    return LimitSettings(
+        max_body_bytes=env.integer(
+            "MAX_BODY_BYTES", 100_000, "largest request body (or GET query string)", low=1
+        ),
+        max_tokens=env.integer("MAX_TOKENS", 5_000, "most lexical tokens in a document", low=1),
+        max_depth=env.integer("MAX_DEPTH", 12, "deepest field nesting", low=1),
+        max_aliases=env.integer("MAX_ALIASES", 30, "most aliased fields in an operation", low=0),
+        max_root_fields=env.integer("MAX_ROOT_FIELDS", 20, "most top-level fields", low=1),
+        max_cost=env.integer(
+            "MAX_COST", 20_000, "largest estimated cost (fields times list sizes)", low=1
+        ),
+        default_list_size=env.integer(
+            "DEFAULT_LIST_SIZE", 10, "list size the cost assumes without a `first`", low=1
+        ),
+    )
+
+
+def _rate_limit(env: _Reader, demo: bool) -> RateLimitSettings:
+    return RateLimitSettings(
+        enabled=env.boolean(
+            "RATE_LIMIT",
+            not demo,
+            "token-bucket rate limits per user, else per client IP (default: production only)",
+        ),
+        capacity=env.integer("RATE_LIMIT_CAPACITY", 50_000, "bucket size, in cost units", low=1),
+        refill_per_s=env.integer(
+            "RATE_LIMIT_REFILL_PER_S", 5_000, "cost units added back per second", low=1
+        ),
+        cost=env.choice(
+            "RATE_LIMIT_COST",
+            ("operation", "request"),
+            "operation",
+            "what a request takes from the bucket: its estimated cost, or 1",
+        ),
+        trusted_proxies=_list(
+            env.text(
+                "TRUSTED_PROXIES",
+                "",
+                "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed",
+            )
+        ),
+        redis_url=env.text(
+            "REDIS_URL", "", "when set, rate-limit buckets live in Redis, shared by replicas"
+        ),
+    )
+
+
+def _http(env: _Reader, demo: bool) -> HttpSettings:
+    return HttpSettings(
+        tls_cert_file=env.text("TLS_CERT_FILE", "", "serve HTTPS with this certificate (PEM)"),
+        tls_key_file=env.text("TLS_KEY_FILE", "", "... and this private key (PEM)"),
+        cors_origins=_list(
+            env.text(
+                "CORS_ORIGINS",
+                "*" if demo else "",
+                "origins allowed to call from browsers (default: any in demo, none in production)",
+            )
+        ),
+        csrf_prevention=env.boolean(
+            "CSRF_PREVENTION",
+            not demo,
+            "refuse GET and non-JSON requests without a preflight-forcing header",
+        ),
+        introspection=env.boolean(
+            "INTROSPECTION", demo, "answer __schema and __type (default: demo only)"
         ),
     )
 

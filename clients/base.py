@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ssl
 import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Self, TypeVar, cast
 from urllib.parse import quote
 
@@ -61,6 +62,13 @@ class ServiceConfig:
     connect_timeout_s: float = 0.5
     max_connections: int = 64
     health_path: str = "/healthz"
+    forward_authorization: bool = True
+    """Send the caller's `Authorization` header with each call."""
+    ca_bundle: str | None = None
+    """CA certificates (PEM) that the service's TLS certificate must chain to."""
+    client_cert: str | None = None
+    """A client certificate (PEM) to present, for mutual TLS."""
+    client_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +77,8 @@ class CallScope:
 
     request_id: str | None = None
     caller_id: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    authorization: str | None = None
+    """The caller's own `Authorization` header, passed on where the service allows."""
     recorder: Recorder | None = None
 
 
@@ -87,10 +96,11 @@ def open_http(
     """Build the pooled HTTP client for one service."""
     if transport is None:
         transport = httpx.AsyncHTTPTransport(
+            verify=_tls_context(config),
             limits=httpx.Limits(
                 max_connections=config.max_connections,
                 max_keepalive_connections=config.max_connections,
-            )
+            ),
         )
     if wrap is not None:
         transport = wrap(service, transport)
@@ -116,6 +126,7 @@ class ServiceClient:
         self._http = http
         self._health_path = config.health_path
         self._timeout_s = config.timeout_s
+        self._forward_authorization = config.forward_authorization
         self._gate = asyncio.Semaphore(config.max_connections)
         self._cache = cache
         self._reads: InFlight[Outcome[object]] = InFlight()
@@ -454,9 +465,13 @@ class ServiceClient:
         body: Mapping[str, object] | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response:
-        request_headers = dict(self._scope.headers)
+        # Only headers the BFF sets itself go downstream: nothing a client sent
+        # (X-User-Id, X-Forwarded-*, hop-by-hop headers) is ever passed through.
+        request_headers: dict[str, str] = {}
         if self._scope.request_id is not None:
             request_headers["x-request-id"] = self._scope.request_id
+        if self._forward_authorization and self._scope.authorization is not None:
+            request_headers["authorization"] = self._scope.authorization
         if headers:
             request_headers.update(headers)
         content = None
@@ -507,6 +522,14 @@ class ServiceClient:
         if not isinstance(decoded, dict):
             raise BadResponse(self.service, f"{self.service} sent an unexpected answer")
         return decoded
+
+
+def _tls_context(config: ServiceConfig) -> ssl.SSLContext:
+    """Verification against the configured CA bundle (else the system's), and a client cert."""
+    context = ssl.create_default_context(cafile=config.ca_bundle)
+    if config.client_cert:
+        context.load_cert_chain(config.client_cert, config.client_key)
+    return context
 
 
 def _url(route: str, path: Mapping[str, str] | None) -> str:

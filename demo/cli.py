@@ -17,7 +17,7 @@ import uvloop
 
 from demo.faults import SETTINGS, Faults
 from demo.runner import serve
-from demo.services import SERVICE_NAMES, build_services
+from demo.services import ALL_NAMES, build_services
 from demo.tracing import providers_from_environ
 
 
@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         "services",
         nargs="*",
         metavar="SERVICE",
-        help=f"'all' (the default) or some of: {', '.join(SERVICE_NAMES)}",
+        help=f"'all' (the default) or some of: {', '.join(ALL_NAMES)}",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, help="the port, when running exactly one service")
@@ -84,12 +84,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _names(parser: argparse.ArgumentParser, given: Sequence[str]) -> list[str]:
     if not given or "all" in given:
-        return list(SERVICE_NAMES)
-    unknown = [name for name in given if name not in SERVICE_NAMES]
+        return list(ALL_NAMES)
+    unknown = [name for name in given if name not in ALL_NAMES]
     if unknown:
-        parser.error(f"unknown service {unknown[0]!r}; choose from all, {', '.join(SERVICE_NAMES)}")
+        parser.error(f"unknown service {unknown[0]!r}; choose from all, {', '.join(ALL_NAMES)}")
     # Contract order, so output and ports read the same however they were named.
-    return [name for name in SERVICE_NAMES if name in given]
+    return [name for name in ALL_NAMES if name in given]
 
 
 def _ports(
@@ -102,7 +102,7 @@ def _ports(
             parser.error("--port and --base-port exclude each other")
         return {names[0]: port}
     offset = 8100 if base is None else base
-    return {name: offset + SERVICE_NAMES.index(name) + 1 for name in names}
+    return {name: offset + ALL_NAMES.index(name) + 1 for name in names}
 
 
 def _faults(service: str, environ: Mapping[str, str], flags: Mapping[str, float]) -> Faults:

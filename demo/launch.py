@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from demo.services import SERVICE_NAMES
+from demo.services import ALL_NAMES, IDENTITY, SERVICE_NAMES
 
 READY_LINE = "demo services ready"
 
@@ -54,8 +54,10 @@ class DemoProcess:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def bff_env(self) -> dict[str, str]:
-        """BFF settings pointing every service at this process."""
-        return {f"BFF_{name.upper()}_URL": self.url(name) for name in self.ports}
+        """BFF settings pointing every service, and the JWKS, at this process."""
+        env = {f"BFF_{name.upper()}_URL": self.url(name) for name in SERVICE_NAMES}
+        env["BFF_AUTH_JWKS_URL"] = f"{self.url(IDENTITY)}/.well-known/jwks.json"
+        return env
 
     def set_faults(self, service: str, **faults: float) -> None:
         httpx.put(f"{self.url(service)}/_demo/faults", json=faults).raise_for_status()
@@ -63,7 +65,7 @@ class DemoProcess:
     def calls(self) -> int:
         """Requests the services have served since the last reset."""
         total = 0
-        for name in self.ports:
+        for name in SERVICE_NAMES:
             answer = httpx.get(f"{self.url(name)}/_demo/stats")
             answer.raise_for_status()
             total += int(answer.json()["total"])
@@ -71,7 +73,7 @@ class DemoProcess:
 
     def reset(self, *, faults: bool = True) -> None:
         """Zero the counters (and, unless told otherwise, clear the faults) everywhere."""
-        for name in self.ports:
+        for name in SERVICE_NAMES:
             if faults:
                 self.set_faults(name, latency_ms=0, jitter_ms=0, error_rate=0, hang_rate=0)
             httpx.post(f"{self.url(name)}/_demo/reset").raise_for_status()
@@ -82,7 +84,7 @@ class DemoProcess:
 
 def launch(args: Sequence[str] = (), *, prefix: Sequence[str] = ()) -> DemoProcess:
     """All six services in one child process; `prefix` wraps the command (e.g. taskset)."""
-    base = free_port_base(len(SERVICE_NAMES))
+    base = free_port_base(len(ALL_NAMES))
     process = subprocess.Popen(
         [*prefix, sys.executable, "-m", "demo", "all", "--base-port", str(base), *args],
         stdout=subprocess.PIPE,
@@ -93,7 +95,7 @@ def launch(args: Sequence[str] = (), *, prefix: Sequence[str] = ()) -> DemoProce
     except BaseException:
         stop(process)
         raise
-    ports = {name: base + index for index, name in enumerate(SERVICE_NAMES, 1)}
+    ports = {name: base + index for index, name in enumerate(ALL_NAMES, 1)}
     return DemoProcess(process, ports)
 
 

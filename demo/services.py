@@ -1,4 +1,4 @@
-"""The six demo services, built together over one data set and one store.
+"""The six demo services (and the demo identity provider), built together.
 
     services = build_services(["catalog", "reviews"], seed=42)
     transport = httpx.ASGITransport(app=services["catalog"].app)
@@ -13,13 +13,15 @@ from types import MappingProxyType
 from typing import Final, Protocol
 
 from opentelemetry.sdk.trace import TracerProvider
+from starlette.types import ASGIApp
 
 from demo.accounts import Accounts
 from demo.app import ContractRoute, create_app
 from demo.catalog import Catalog
 from demo.data import generate
 from demo.faults import Faults
-from demo.http import RequestIdEcho
+from demo.identity import IdentityProvider
+from demo.identity import create_app as identity_app
 from demo.inventory import Inventory
 from demo.orders import Orders
 from demo.recommendations import Recommendations
@@ -28,8 +30,12 @@ from demo.stats import Stats
 from demo.store import Store
 
 SERVICE_NAMES: Final = ("accounts", "catalog", "inventory", "reviews", "orders", "recommendations")
+"""The six services of the downstream contract."""
+IDENTITY: Final = "identity"
+"""The demo identity provider, not part of the contract: it serves the JWKS."""
+ALL_NAMES: Final = (*SERVICE_NAMES, IDENTITY)
 DEFAULT_PORTS: Final[Mapping[str, int]] = MappingProxyType(
-    {name: 8101 + index for index, name in enumerate(SERVICE_NAMES)}
+    {name: 8101 + index for index, name in enumerate(ALL_NAMES)}
 )
 
 
@@ -50,7 +56,7 @@ _KINDS: Final[Mapping[str, Callable[[Store], _Service]]] = {
 @dataclass(frozen=True, slots=True)
 class DemoService:
     name: str
-    app: RequestIdEcho  # an ASGI app
+    app: ASGIApp
     faults: Faults
     stats: Stats
 
@@ -70,12 +76,18 @@ def build_services(
     ValueError for an unknown service name.
     """
     wanted = list(dict.fromkeys(names))
-    unknown = [name for name in [*wanted, *(faults or {})] if name not in _KINDS]
+    known = [*_KINDS, IDENTITY]
+    unknown = [name for name in [*wanted, *(faults or {})] if name not in known]
     if unknown:
-        raise ValueError(f"unknown service {unknown[0]!r}; known: {', '.join(SERVICE_NAMES)}")
+        raise ValueError(f"unknown service {unknown[0]!r}; known: {', '.join(ALL_NAMES)}")
     store = Store(generate(seed), order_step_seconds=order_step_seconds)
     services = {}
     for name in wanted:
+        if name == IDENTITY:
+            stats = Stats(["GET /.well-known/jwks.json"])
+            identity = identity_app(IdentityProvider(), stats)
+            services[name] = DemoService(name, identity, Faults.for_service(name), stats)
+            continue
         routes = _KINDS[name](store).routes()
         stats = Stats(route.template for route in routes)
         service_faults = (faults or {}).get(name) or Faults.for_service(name)

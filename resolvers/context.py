@@ -7,12 +7,26 @@ from dataclasses import dataclass
 from clients.registry import Clients
 from resolvers.loaders import Loaders
 
+ADMIN = "admin"
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is asking. `user_id` is None for anonymous callers."""
+    """Who is asking, as their access token says; `user_id` is None when anonymous."""
 
     user_id: str | None = None
+    scopes: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+    authorization: str | None = None
+    """The `Authorization` header to forward, so services see the same caller."""
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+    def may_see(self, user_id: str) -> bool:
+        """A user's own data is theirs and admins'."""
+        return self.user_id == user_id or self.is_admin
 
 
 @dataclass(frozen=True, slots=True)

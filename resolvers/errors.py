@@ -2,7 +2,8 @@
 
     RequestError          the caller's request cannot be served as asked
     ├── BadUserInput      an argument is out of range or malformed   BAD_USER_INPUT
-    └── Unauthenticated   the field needs a signed-in caller         UNAUTHENTICATED
+    ├── Unauthenticated   the field needs a signed-in caller         UNAUTHENTICATED
+    └── Forbidden         the caller may not see or do this          FORBIDDEN
 
 Their messages are written for the frontend developer and are always safe to
 show. Failures of downstream services are `clients.errors.DownstreamError`s.
@@ -27,3 +28,7 @@ class BadUserInput(RequestError):
 
 class Unauthenticated(RequestError):
     code = "UNAUTHENTICATED"
+
+
+class Forbidden(RequestError):
+    code = "FORBIDDEN"

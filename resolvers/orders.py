@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from clients.orders import LineRequest, OrderRecord
 from resolvers.arguments import check_id, check_key, check_range, load_existing
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, Unauthenticated
+from resolvers.errors import BadUserInput, Forbidden, Unauthenticated
 
 MAX_LINES = 50
 MAX_QUANTITY = 999
@@ -15,9 +15,14 @@ MAX_KEY = 255
 
 
 async def find_order(context: Context, order_id: str) -> OrderRecord:
-    """The order a client asked for by id."""
+    """The order a client asked for by id, if it is theirs (or they are an admin)."""
     check_id("id", order_id)
-    return await load_existing(context.loaders.orders, order_id, service="orders", kind="order")
+    if context.caller.user_id is None:
+        raise Unauthenticated("Sign in first: orders are only shown to their owner.")
+    order = await load_existing(context.loaders.orders, order_id, service="orders", kind="order")
+    if not context.caller.may_see(order.user_id):
+        raise Forbidden("Only the order's owner or an admin may see it.")
+    return order
 
 
 async def place_order(

@@ -9,12 +9,16 @@ import resolvers.reviews
 from clients.orders import LineRequest
 from schema.info import Info
 from schema.orders import Order, PlaceOrderInput
+from schema.permissions import HasScope, IsAuthenticated, allowed
 from schema.reviews import AddReviewInput, Review
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Write a review as the signed-in caller.")
+    @strawberry.mutation(
+        description="Write a review as the signed-in caller.",
+        extensions=allowed(IsAuthenticated()),
+    )
     async def add_review(self, info: Info, input: AddReviewInput) -> Review:
         record = await resolvers.reviews.add_review(
             info.context, input.product_id, input.rating, input.body
@@ -23,9 +27,10 @@ class Mutation:
 
     @strawberry.mutation(
         description=(
-            "Place an order as the signed-in caller. Retrying with the same "
-            "`idempotencyKey` returns the first order instead of placing another."
-        )
+            "Place an order as the signed-in caller (needs the `orders:write` scope). Retrying "
+            "with the same `idempotencyKey` returns the first order instead of placing another."
+        ),
+        extensions=allowed(IsAuthenticated(), HasScope("orders:write")),
     )
     async def place_order(self, info: Info, input: PlaceOrderInput, idempotency_key: str) -> Order:
         lines = [

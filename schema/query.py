@@ -20,8 +20,7 @@ from schema.users import User
 class Query:
     @strawberry.field(
         description=(
-            "The signed-in caller; null when anonymous. Development stand-in: the caller "
-            "is the user named by the `X-User-Id` request header."
+            "The signed-in caller (the `sub` of their bearer token); null when anonymous."
         ),
         directives=[private(30)],
     )
@@ -58,7 +57,7 @@ class Query:
     async def category(self, info: Info, id: strawberry.ID) -> Category | None:
         return Category.from_record(await resolvers.products.find_category(info.context, id))
 
-    @strawberry.field
+    @strawberry.field(description="One order; only its owner and admins may see it.")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         return Order.from_record(await resolvers.orders.find_order(info.context, id))
 

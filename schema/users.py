@@ -12,6 +12,7 @@ import resolvers.users
 from clients.accounts import UserRecord
 from schema.cache_control import PRIVATE, private
 from schema.info import Info
+from schema.permissions import IsSelfOrAdmin, allowed
 
 if TYPE_CHECKING:
     from schema.orders import Order
@@ -30,7 +31,9 @@ class User:
     id: strawberry.ID
     name: str
     email: str | None = strawberry.field(
-        description="Contact address. Personal data.", directives=[PRIVATE]
+        description="Contact address. Personal data: only the user and admins see it.",
+        directives=[PRIVATE],
+        extensions=allowed(IsSelfOrAdmin()),
     )
     tier: Tier = strawberry.field(directives=[PRIVATE])
     country: str = strawberry.field(
@@ -50,8 +53,12 @@ class User:
         )
 
     @strawberry.field(
-        description="The user's orders, newest first; null when the orders service cannot answer.",
+        description=(
+            "The user's orders, newest first (only for the user and admins); null when the "
+            "orders service cannot answer."
+        ),
         directives=[private(0)],
+        extensions=allowed(IsSelfOrAdmin()),
     )
     async def orders(
         self, info: Info, first: int = 5

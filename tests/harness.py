@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import httpx
@@ -14,7 +15,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from bff.app import create_app
 from bff.examples import Example
 from bff.settings import Settings
-from demo.services import DemoService, build_services
+from demo.identity import IdentityProvider
+from demo.services import ALL_NAMES, IDENTITY, DemoService, build_services
 
 Json = Any
 """A decoded GraphQL response: arbitrary JSON, which the tests index freely."""
@@ -46,6 +48,21 @@ class Reply:
             if error.get("path") == list(path):
                 return error
         raise AssertionError(f"no error at {list(path)}: {self.errors}")
+
+
+DEFAULT_SCOPE = "orders:write"
+
+
+@cache
+def _identity() -> IdentityProvider:
+    return IdentityProvider()
+
+
+def signed_in(
+    user_id: str, *, scope: str = DEFAULT_SCOPE, roles: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Headers carrying a demo-signed bearer token for `user_id`."""
+    return {"Authorization": f"Bearer {_identity().sign(user_id, scope=scope, roles=roles)}"}
 
 
 class Clock:
@@ -80,18 +97,22 @@ class Harness:
         return Reply(response.status_code, response.json(), response.headers)
 
     async def run(self, example: Example, **variables: object) -> Reply:
-        return await self.query(
-            example.query, {**example.variables, **variables}, headers=example.headers
-        )
+        headers = signed_in(example.signed_in_as) if example.signed_in_as else {}
+        return await self.query(example.query, {**example.variables, **variables}, headers=headers)
+
+    @property
+    def downstream(self) -> dict[str, DemoService]:
+        """The contract's services (the identity provider left out)."""
+        return {name: service for name, service in self.demo.items() if name != IDENTITY}
 
     def calls(self) -> int:
         """Downstream requests made so far, counted by the demo services."""
-        return sum(service.stats.total() for service in self.demo.values())
+        return sum(service.stats.total() for service in self.downstream.values())
 
     def calls_by_route(self) -> dict[str, int]:
         """Non-zero request counts keyed by service and route, e.g. `catalog GET /products`."""
         counts: dict[str, int] = {}
-        for name, service in self.demo.items():
+        for name, service in self.downstream.items():
             for route, count in service.stats.by_route().items():
                 if count:
                     counts[f"{name} {route}"] = count
@@ -117,7 +138,7 @@ async def running_bff(
     network transport to a closed port, for a stopped service); `clock` ages
     the BFF's caches.
     """
-    services = demo if demo is not None else build_services()
+    services = demo if demo is not None else build_services(ALL_NAMES)
     wired: dict[str, httpx.AsyncBaseTransport] = {
         name: httpx.ASGITransport(app=service.app) for name, service in services.items()
     }

@@ -6,7 +6,7 @@ import asyncio
 
 from bff.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE
 from demo.services import build_services
-from tests.harness import Clock, running_bff
+from tests.harness import Clock, running_bff, signed_in
 
 NO_RESPONSE_CACHE = {"BFF_RESPONSE_CACHE": "false"}
 
@@ -74,8 +74,8 @@ async def test_public_responses_are_reused_for_their_computed_max_age() -> None:
 async def test_private_answers_are_never_stored_or_shared() -> None:
     mixed = '{ product(id: "p1") { name } me { name } }'
     async with running_bff() as bff:
-        ada = await bff.query(mixed, headers={"X-User-Id": "u1"})
-        bob = await bff.query(mixed, headers={"X-User-Id": "u2"})
+        ada = await bff.query(mixed, headers=signed_in("u1"))
+        bob = await bff.query(mixed, headers=signed_in("u2"))
         anonymous = await bff.query(mixed)
         email_calls = []
         for _ in range(2):
@@ -112,7 +112,7 @@ async def test_a_placed_order_shows_in_the_next_request() -> None:
     """
     async with running_bff(NO_RESPONSE_CACHE) as bff:
         before = await bff.query(stock, {"id": "p12"})
-        await bff.query(order, headers={"X-User-Id": "u1"})
+        await bff.query(order, headers=signed_in("u1"))
         after = await bff.query(stock, {"id": "p12"})
 
     available = before.data["product"]["stock"]["available"]

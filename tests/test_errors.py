@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from tests.harness import Harness
+from tests.harness import Harness, signed_in
+
+ADMIN = signed_in("u1", roles=("admin",))
 
 
 async def test_missing_ids_are_null_with_not_found(bff: Harness) -> None:
@@ -18,7 +20,8 @@ async def test_missing_ids_are_null_with_not_found(bff: Harness) -> None:
           order(id: "o999999") { id }
           category(id: "c999") { id }
           known: product(id: "p1") { id }
-        }"""
+        }""",
+        headers=ADMIN,
     )
 
     assert reply.status == 200
@@ -41,7 +44,7 @@ async def test_missing_ids_are_null_with_not_found(bff: Harness) -> None:
 
 
 async def test_unknown_user_header_makes_me_not_found(bff: Harness) -> None:
-    reply = await bff.query("{ me { id } }", headers={"X-User-Id": "u999999"})
+    reply = await bff.query("{ me { id } }", headers=signed_in("u999999"))
 
     assert reply.data == {"me": None}
     assert reply.codes() == ["NOT_FOUND"]
@@ -90,7 +93,7 @@ async def test_unknown_user_header_makes_me_not_found(bff: Harness) -> None:
 async def test_out_of_range_arguments_are_bad_user_input(
     bff: Harness, query: str, path: list[str], message: str
 ) -> None:
-    reply = await bff.query(query)
+    reply = await bff.query(query, headers=ADMIN)
 
     error = reply.error_at(*path)
     assert error["message"] == message

@@ -134,21 +134,3 @@ async def test_request_id_is_echoed_or_made_and_forwarded(bff: Harness) -> None:
     assert bff.demo["accounts"].stats.recent()[0].headers["x-request-id"] == "abc-123"
     assert len(made.headers["x-request-id"]) == 32
     assert hostile.headers["x-request-id"] != "a b\tc"
-
-
-async def test_a_malformed_user_header_is_unauthenticated(bff: Harness) -> None:
-    response = await bff.http.post(
-        "/graphql", json={"query": "{ me { id } }"}, headers={"x-user-id": "u1; drop"}
-    )
-
-    assert response.status_code == 401
-    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-
-
-async def test_production_profile_ignores_the_user_header() -> None:
-    from tests.harness import running_bff
-
-    async with running_bff({"BFF_PROFILE": "production"}) as bff:
-        reply = await bff.query("{ me { id } }", headers={"X-User-Id": "u1"})
-
-    assert reply.data == {"me": None}

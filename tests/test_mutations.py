@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from demo.data import generate
-from tests.harness import Harness
+from tests.harness import Harness, signed_in
 
 DATA = generate()
 
@@ -35,7 +35,7 @@ async def test_add_review_writes_as_the_caller_and_shows_fresh_data(bff: Harness
     reply = await bff.query(
         ADD_REVIEW,
         {"input": {"productId": "p2", "rating": 4, "body": "  Sturdy and quiet.  "}},
-        headers={"X-User-Id": "u3"},
+        headers=signed_in("u3"),
     )
 
     review = reply.data["addReview"]
@@ -51,12 +51,12 @@ async def test_add_review_refuses_bad_input_before_calling_the_service(bff: Harn
     bad_rating = await bff.query(
         ADD_REVIEW,
         {"input": {"productId": "p2", "rating": 6, "body": "x"}},
-        headers={"X-User-Id": "u3"},
+        headers=signed_in("u3"),
     )
     empty_body = await bff.query(
         ADD_REVIEW,
         {"input": {"productId": "p2", "rating": 3, "body": "   "}},
-        headers={"X-User-Id": "u3"},
+        headers=signed_in("u3"),
     )
 
     assert bad_rating.body["data"] is None
@@ -72,7 +72,7 @@ async def test_add_review_for_an_unknown_product_is_bad_user_input(bff: Harness)
     reply = await bff.query(
         ADD_REVIEW,
         {"input": {"productId": "p999999", "rating": 3, "body": "?"}},
-        headers={"X-User-Id": "u3"},
+        headers=signed_in("u3"),
     )
 
     assert reply.codes() == ["BAD_USER_INPUT"]
@@ -97,8 +97,8 @@ async def test_place_order_is_idempotent_per_key(bff: Harness) -> None:
     available = DATA.stock[product_id].available
     variables = {"input": {"lines": [{"productId": product_id, "quantity": 2}]}, "key": "order-1"}
 
-    first = await bff.query(PLACE_ORDER, variables, headers={"X-User-Id": "u1"})
-    again = await bff.query(PLACE_ORDER, variables, headers={"X-User-Id": "u1"})
+    first = await bff.query(PLACE_ORDER, variables, headers=signed_in("u1"))
+    again = await bff.query(PLACE_ORDER, variables, headers=signed_in("u1"))
 
     order = first.data["placeOrder"]
     assert "errors" not in first.body
@@ -123,7 +123,7 @@ async def test_place_order_beyond_stock_is_a_conflict(bff: Harness) -> None:
     reply = await bff.query(
         PLACE_ORDER,
         {"input": {"lines": [{"productId": product_id, "quantity": 1}]}, "key": "k-2"},
-        headers={"X-User-Id": "u1"},
+        headers=signed_in("u1"),
     )
 
     assert reply.body["data"] is None
@@ -132,17 +132,17 @@ async def test_place_order_beyond_stock_is_a_conflict(bff: Harness) -> None:
 
 async def test_place_order_checks_lines_and_key(bff: Harness) -> None:
     no_lines = await bff.query(
-        PLACE_ORDER, {"input": {"lines": []}, "key": "k"}, headers={"X-User-Id": "u1"}
+        PLACE_ORDER, {"input": {"lines": []}, "key": "k"}, headers=signed_in("u1")
     )
     zero = await bff.query(
         PLACE_ORDER,
         {"input": {"lines": [{"productId": "p1", "quantity": 0}]}, "key": "k"},
-        headers={"X-User-Id": "u1"},
+        headers=signed_in("u1"),
     )
     blank_key = await bff.query(
         PLACE_ORDER,
         {"input": {"lines": [{"productId": "p1", "quantity": 1}]}, "key": " "},
-        headers={"X-User-Id": "u1"},
+        headers=signed_in("u1"),
     )
 
     assert (
@@ -160,8 +160,8 @@ async def test_place_order_checks_lines_and_key(bff: Harness) -> None:
 async def test_idempotency_keys_are_scoped_to_the_caller(bff: Harness) -> None:
     variables = {"input": {"lines": [{"productId": "p5", "quantity": 1}]}, "key": "checkout-1"}
 
-    first = await bff.query(PLACE_ORDER, variables, headers={"X-User-Id": "u1"})
-    other = await bff.query(PLACE_ORDER, variables, headers={"X-User-Id": "u2"})
+    first = await bff.query(PLACE_ORDER, variables, headers=signed_in("u1"))
+    other = await bff.query(PLACE_ORDER, variables, headers=signed_in("u2"))
 
     assert "errors" not in first.body
     assert "errors" not in other.body
@@ -174,7 +174,7 @@ async def test_keys_that_cannot_travel_as_a_header_are_refused(bff: Harness) -> 
         reply = await bff.query(
             PLACE_ORDER,
             {"input": {"lines": [{"productId": "p5", "quantity": 1}]}, "key": key},
-            headers={"X-User-Id": "u1"},
+            headers=signed_in("u1"),
         )
         assert reply.codes() == ["BAD_USER_INPUT"], key
     assert bff.demo["orders"].stats.total() == 0
@@ -196,7 +196,7 @@ async def test_a_second_order_in_the_same_request_sees_the_first(bff: Harness) -
     """
 
     reply = await bff.query(
-        two_orders, {"line": {"productId": product_id, "quantity": 2}}, headers={"X-User-Id": "u1"}
+        two_orders, {"line": {"productId": product_id, "quantity": 2}}, headers=signed_in("u1")
     )
 
     first = reply.data["first"]["lines"][0]["product"]["stock"]["available"]

@@ -19,7 +19,7 @@ from graphql import ExecutionResult, get_operation_ast, get_variable_values, par
 from bff.examples import REFERENCE_OPERATIONS
 from bff.executor import PlannedExecution
 from bff.plan import build_plan, condition_variables, plannable
-from tests.harness import running_bff
+from tests.harness import running_bff, signed_in
 from tests.test_queries import LISTING_QUERY, PRODUCT_QUERY, USER_ID, USER_QUERY
 
 FRAGMENTS = """
@@ -40,7 +40,10 @@ fragment Basics on Product { id price { cents } reviews(first: 2) { rating autho
 """
 
 CORPUS: list[tuple[str, dict[str, object], dict[str, str]]] = [
-    *((op.query, dict(op.variables), dict(op.headers)) for op in REFERENCE_OPERATIONS),
+    *(
+        (op.query, dict(op.variables), signed_in(op.signed_in_as) if op.signed_in_as else {})
+        for op in REFERENCE_OPERATIONS
+    ),
     (USER_QUERY, {"id": USER_ID}, {}),
     (PRODUCT_QUERY, {"id": "p7"}, {}),
     (LISTING_QUERY, {"category": "c2", "first": 3}, {}),
@@ -49,7 +52,7 @@ CORPUS: list[tuple[str, dict[str, object], dict[str, str]]] = [
     (
         "{ me { id email orders(first: 1) { id } } recommendations(first: 2) { id } }",
         {},
-        {"X-User-Id": "u2"},
+        signed_in("u2"),
     ),
 ]
 

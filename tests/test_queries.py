@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.harness import Harness
+from tests.harness import Harness, signed_in
 from tests.seed import DATA, rating_of
 
 USER_ID = next(
@@ -29,7 +29,7 @@ query User($id: ID!) {
 
 
 async def test_user_with_orders_and_reviews(bff: Harness) -> None:
-    reply = await bff.query(USER_QUERY, {"id": USER_ID})
+    reply = await bff.query(USER_QUERY, {"id": USER_ID}, headers=signed_in(USER_ID))
 
     user = DATA.users[USER_ID]
     data = reply.data["user"]
@@ -193,6 +193,7 @@ async def test_order_by_id(bff: Harness) -> None:
     reply = await bff.query(
         "query Order($id: ID!) { order(id: $id) { id status user { name } lines { quantity } } }",
         {"id": order.id},
+        headers=signed_in(USER_ID),
     )
 
     assert reply.data["order"] == {
@@ -203,13 +204,13 @@ async def test_order_by_id(bff: Harness) -> None:
     }
 
 
-async def test_me_is_null_when_anonymous_and_the_header_user_otherwise(bff: Harness) -> None:
+async def test_me_is_null_when_anonymous_and_the_tokens_subject_otherwise(bff: Harness) -> None:
     anonymous = await bff.query("{ me { id } }")
-    signed_in = await bff.query("{ me { id } }", headers={"X-User-Id": "u1"})
+    ada = await bff.query("{ me { id } }", headers=signed_in("u1"))
 
     assert anonymous.data == {"me": None}
     assert "errors" not in anonymous.body
-    assert signed_in.data == {"me": {"id": "u1"}}
+    assert ada.data == {"me": {"id": "u1"}}
 
 
 async def test_anonymous_recommendations_are_the_popular_list(bff: Harness) -> None:

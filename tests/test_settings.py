@@ -16,7 +16,6 @@ def test_defaults_point_at_the_demo_services() -> None:
     assert settings.services["catalog"].base_url == "http://127.0.0.1:8102"
     assert settings.services["recommendations"].base_url == "http://127.0.0.1:8106"
     assert settings.services["catalog"].timeout_s == 2.0
-    assert settings.user_header is True
     assert settings.graphiql is True
     assert settings.workers == (os.cpu_count() or 1)
 
@@ -42,7 +41,10 @@ def test_values_are_parsed_and_per_service_overrides_win() -> None:
 def test_production_profile_turns_developer_conveniences_off() -> None:
     settings = Settings.from_environ({"BFF_PROFILE": "production"})
 
-    assert settings.user_header is False
+    assert settings.rate_limit.enabled is True
+    assert settings.http.introspection is False
+    assert settings.http.csrf_prevention is True
+    assert settings.auth.jwks_url == ""
     assert settings.graphiql is False
 
 

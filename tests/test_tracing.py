@@ -119,7 +119,9 @@ async def test_an_incoming_trace_is_continued_and_passed_on(
             headers={"traceparent": traceparent, "baggage": "tenant=acme"},
         )
         received = [
-            record.headers for service in bff.demo.values() for record in service.stats.recent()
+            record.headers
+            for service in bff.downstream.values()
+            for record in service.stats.recent()
         ]
 
     finished = exporter.get_finished_spans()

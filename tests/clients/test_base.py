@@ -86,18 +86,31 @@ async def test_batches_are_split_into_chunks_of_one_hundred() -> None:
     assert all(users[user_id].id == user_id for user_id in ids)
 
 
-async def test_scope_forwards_the_request_id_and_headers() -> None:
+async def test_scope_forwards_the_request_id_and_the_callers_authorization() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(200, json=USER)
 
-    client = accounts(handler).scoped(CallScope(request_id="req-7", headers={"x-extra": "1"}))
-    await client.get_user("u1")
+    scope = CallScope(request_id="req-7", authorization="Bearer abc")
+    await accounts(handler).scoped(scope).get_user("u1")
+    config = ServiceConfig(base_url="http://accounts.internal", forward_authorization=False)
+    private = AccountsClient("accounts", open_http(config, httpx.MockTransport(handler)), config)
+    await private.scoped(scope).get_user("u1")
 
     assert seen[0].headers["x-request-id"] == "req-7"
-    assert seen[0].headers["x-extra"] == "1"
+    assert seen[0].headers["authorization"] == "Bearer abc"
+    assert "authorization" not in seen[1].headers
+    assert set(seen[0].headers) == {
+        "host",
+        "accept",
+        "accept-encoding",
+        "connection",
+        "user-agent",
+        "x-request-id",
+        "authorization",
+    }
 
 
 async def test_idempotency_key_and_body_are_sent_on_create_order() -> None:

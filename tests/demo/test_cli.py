@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from demo.cli import main
-from demo.services import SERVICE_NAMES
+from demo.services import ALL_NAMES, SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,11 +33,11 @@ def test_bad_command_lines_are_refused(
 
 
 def _free_base_port() -> int:
-    """A base port B with B+1..B+6 all free right now."""
+    """A base port B with B+1..B+7 all free right now."""
     for base in range(20_100, 60_000, 97):
         with contextlib.ExitStack() as stack:
             try:
-                for port in range(base + 1, base + len(SERVICE_NAMES) + 1):
+                for port in range(base + 1, base + len(ALL_NAMES) + 1):
                     sock = stack.enter_context(socket.socket())
                     sock.bind(("127.0.0.1", port))
             except OSError:
@@ -78,7 +78,7 @@ async def test_all_services_run_on_loopback_and_stop_on_sigterm() -> None:
             lines.append(line.decode().strip())
         assert lines[:-1] == [
             f"{name} listening on http://127.0.0.1:{base + k}"
-            for k, name in enumerate(SERVICE_NAMES, start=1)
+            for k, name in enumerate(ALL_NAMES, start=1)
         ]
         async with httpx.AsyncClient(timeout=5) as client:
             for k, name in enumerate(SERVICE_NAMES, start=1):

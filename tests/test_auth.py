@@ -1,0 +1,251 @@
+"""Bearer tokens: a battery of good and bad ones, and who may see what."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+import httpx
+import jwt
+import orjson
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from demo.identity import AUDIENCE, ISSUER, IdentityProvider
+from demo.services import ALL_NAMES, build_services
+from tests.harness import Harness, running_bff, signed_in
+
+IDP = IdentityProvider()
+RSA, EC = IDP.keys
+
+
+def forge(
+    claims: dict[str, object],
+    *,
+    key: object = RSA.private,
+    alg: str = "RS256",
+    kid: str | None = RSA.kid,
+) -> str:
+    now = int(time.time())
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "iat": now, "exp": now + 600, **claims}
+    headers = {"kid": kid} if kid else {}
+    return jwt.encode(payload, key, algorithm=alg, headers=headers)  # type: ignore[arg-type]
+
+
+def _part(data: object) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(data)).rstrip(b"=").decode()
+
+
+def _claims(extra: dict[str, object]) -> dict[str, object]:
+    now = int(time.time())
+    return {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "exp": now + 600, **extra}
+
+
+def unsigned(claims: dict[str, object]) -> str:
+    return f"{_part({'alg': 'none', 'typ': 'JWT'})}.{_part(_claims(claims))}."
+
+
+def hmac_signed(secret: bytes, *, kid: str | None = None) -> str:
+    """HS256 by hand: PyJWT itself refuses to use a public key as an HMAC secret."""
+    header: dict[str, object] = {"alg": "HS256", "typ": "JWT", **({"kid": kid} if kid else {})}
+    signing_input = f"{_part(header)}.{_part(_claims({}))}"
+    digest = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
+def tampered(token: str) -> str:
+    """The same token with one character of its signature changed."""
+    position = len(token) - 10
+    replacement = "A" if token[position] != "A" else "B"
+    return token[:position] + replacement + token[position + 1 :]
+
+
+PUBLIC_PEM = RSA.private.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+)
+
+REFUSED = [
+    ("expired", forge({"exp": int(time.time()) - 120}), "has expired (`exp`)"),
+    ("not yet valid", forge({"nbf": int(time.time()) + 600}), "not valid yet (`nbf`)"),
+    ("wrong issuer", forge({"iss": "https://evil.example"}), "unknown issuer (`iss`)"),
+    ("wrong audience", forge({"aud": "someone-else"}), "another audience (`aud`)"),
+    ("alg none", unsigned({}), "algorithm 'none' is not accepted"),
+    (
+        "HS256 with the public key",
+        hmac_signed(PUBLIC_PEM, kid=RSA.kid),
+        "'HS256' is not accepted",
+    ),
+    ("unknown kid", forge({}, kid="nobody"), "signing key 'nobody' is unknown"),
+    ("no kid", forge({}, kid=None), "names no signing key (`kid`)"),
+    ("RS256 token naming the EC key", forge({}, kid=EC.kid), "is not a RS256 key"),
+    ("truncated", IDP.sign("u1")[:60], "not a well-formed JWT"),
+    ("signature tampered", tampered(IDP.sign("u1")), "signature does not verify"),
+    ("garbage", "not-a-jwt", "not a well-formed JWT"),
+    ("no subject", forge({"sub": ""}), "no subject (`sub`)"),
+]
+
+
+@pytest.mark.parametrize(("case", "token", "message"), REFUSED, ids=[c[0] for c in REFUSED])
+async def test_bad_tokens_are_refused_saying_why(
+    bff: Harness, case: str, token: str, message: str
+) -> None:
+    response = await bff.http.post(
+        "/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 401, case
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert message in error["message"]
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+    assert bff.calls() == 0
+
+
+@pytest.mark.parametrize("header", ["Basic dTE6cHc=", "Bearer", "Token abc"])
+async def test_only_bearer_tokens_are_understood(bff: Harness, header: str) -> None:
+    reply = await bff.query("{ me { id } }", headers={"Authorization": header})
+
+    assert reply.status == 401
+    assert reply.errors[0]["message"] == "The Authorization header must be 'Bearer <token>'."
+
+
+async def test_rs256_and_es256_tokens_are_accepted(bff: Harness) -> None:
+    for key in (RSA, EC):
+        token = IDP.sign("u4", kid=key.kid)
+        reply = await bff.query("{ me { id } }", headers={"Authorization": f"Bearer {token}"})
+        assert reply.data == {"me": {"id": "u4"}}, key.alg
+
+
+async def test_anonymous_callers_still_reach_public_fields(bff: Harness) -> None:
+    reply = await bff.query('{ me { id } product(id: "p1") { name } }')
+
+    assert reply.status == 200
+    assert reply.data["me"] is None
+    assert reply.data["product"]["name"]
+
+
+async def test_hs256_needs_its_own_shared_secret() -> None:
+    secret = "correct horse battery staple, and then some more"
+    async with running_bff({"BFF_AUTH_HS256_SECRET": secret}) as bff:
+        good = await bff.query(
+            "{ me { id } }",
+            headers={"Authorization": f"Bearer {forge({}, key=secret, alg='HS256', kid=None)}"},
+        )
+        with_public_key = await bff.query(
+            "{ me { id } }", headers={"Authorization": f"Bearer {hmac_signed(PUBLIC_PEM)}"}
+        )
+
+    assert good.data == {"me": {"id": "u1"}}
+    assert with_public_key.status == 401
+    assert "signature does not verify" in with_public_key.errors[0]["message"]
+
+
+async def test_keys_are_fetched_once_and_again_only_for_an_unknown_kid() -> None:
+    demo = build_services(ALL_NAMES)
+    identity = demo["identity"]
+    async with running_bff({"BFF_AUTH_JWKS_REFRESH_S": "0"}, demo=demo) as bff:
+        for _ in range(5):
+            reply = await bff.query("{ me { id } }", headers=signed_in("u2"))
+            assert reply.data == {"me": {"id": "u2"}}
+        fetched_before_rotation = identity.stats.total()
+        transport = httpx.ASGITransport(app=identity.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://idp") as idp:
+            kid = (await idp.post("/_demo/rotate")).json()["kid"]
+            token = (await idp.post("/_demo/token", json={"sub": "u9", "kid": kid})).json()
+        rotated = await bff.query(
+            "{ me { id } }", headers={"Authorization": f"Bearer {token['access_token']}"}
+        )
+
+    assert fetched_before_rotation == 1
+    assert rotated.data == {"me": {"id": "u9"}}
+    assert identity.stats.total() == 2
+
+
+# Who may see what.
+
+PROFILE = 'query { user(id: "u2") { name email orders(first: 1) { id } } }'
+
+
+async def test_a_users_own_data_is_theirs_and_admins(bff: Harness) -> None:
+    own = await bff.query(PROFILE, headers=signed_in("u2"))
+    admin = await bff.query(PROFILE, headers=signed_in("u5", roles=("admin",)))
+    other = await bff.query(PROFILE, headers=signed_in("u3"))
+    anonymous = await bff.query(PROFILE)
+
+    for allowed in (own, admin):
+        assert "errors" not in allowed.body
+        assert allowed.data["user"]["email"]
+    assert other.data["user"]["name"] == own.data["user"]["name"]
+    assert other.data["user"]["email"] is None
+    assert other.data["user"]["orders"] is None
+    assert sorted(other.codes()) == ["FORBIDDEN", "FORBIDDEN"]
+    assert other.error_at("user", "email")["message"] == (
+        "Only the user themselves or an admin may see this field."
+    )
+    assert anonymous.codes() == ["UNAUTHENTICATED", "UNAUTHENTICATED"]
+    assert anonymous.data["user"]["name"]
+
+
+async def test_an_order_is_its_owners_and_admins(bff: Harness) -> None:
+    query = 'query { order(id: "o1") { id user { id } } }'
+    owner_id = (await bff.query(query, headers=signed_in("u1", roles=("admin",)))).data["order"][
+        "user"
+    ]["id"]
+
+    owner = await bff.query(query, headers=signed_in(owner_id))
+    stranger = await bff.query(query, headers=signed_in("u999"))
+    anonymous = await bff.query(query)
+
+    assert owner.data["order"]["id"] == "o1"
+    assert stranger.data == {"order": None}
+    assert stranger.codes() == ["FORBIDDEN"]
+    assert anonymous.codes() == ["UNAUTHENTICATED"]
+
+
+ORDER = """mutation { placeOrder(input: {lines: [{productId: "p5", quantity: 1}]},
+                                idempotencyKey: "auth-1") { id user { id } } }"""
+
+
+async def test_placing_an_order_needs_the_orders_write_scope(bff: Harness) -> None:
+    without = await bff.query(ORDER, headers=signed_in("u1", scope="profile"))
+    anonymous = await bff.query(ORDER)
+    placed = await bff.query(ORDER, headers=signed_in("u1", scope="profile orders:write"))
+
+    assert without.codes() == ["FORBIDDEN"]
+    assert "`orders:write` scope" in without.errors[0]["message"]
+    assert anonymous.codes() == ["UNAUTHENTICATED"]
+    assert placed.data["placeOrder"]["user"] == {"id": "u1"}
+    assert bff.demo["orders"].stats.by_route()["POST /orders"] == 1
+
+
+async def test_a_review_is_written_as_the_tokens_subject(bff: Harness) -> None:
+    reply = await bff.query(
+        'mutation { addReview(input: {productId: "p3", rating: 5, body: "Great"}) '
+        "{ author { id } } }",
+        headers=signed_in("u6", scope=""),
+    )
+
+    assert reply.data == {"addReview": {"author": {"id": "u6"}}}
+
+
+async def test_the_callers_token_goes_downstream_and_client_headers_do_not(bff: Harness) -> None:
+    auth = signed_in("u2")
+    await bff.query(
+        PROFILE,
+        headers={
+            **auth,
+            "X-User-Id": "u1",
+            "X-Forwarded-For": "10.0.0.1",
+            "Connection": "keep-alive, x-secret",
+            "X-Secret": "s",
+        },
+    )
+
+    received = [r.headers for s in bff.downstream.values() for r in s.stats.recent()]
+    assert received
+    for headers in received:
+        assert headers["authorization"] == auth["Authorization"]
+        assert "x-user-id" not in headers
+        assert "x-forwarded-for" not in headers
