@@ -16,6 +16,7 @@ from bff import graphiql
 from bff.auth import Authenticator, KeySet, TokenRules
 from bff.graphql import METHODS, GraphQLEndpoint
 from bff.health import Readiness, healthz
+from bff.limits import Limits
 from bff.metrics import CacheReading, Metrics
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations
@@ -74,6 +75,15 @@ def create_app(
         planned=settings.planned_execution,
         tracer=tracer,
         resolver_spans=settings.resolver_spans,
+        limits=Limits(
+            max_depth=settings.limits.max_depth,
+            max_aliases=settings.limits.max_aliases,
+            max_root_fields=settings.limits.max_root_fields,
+            max_cost=settings.limits.max_cost,
+            default_list_size=settings.limits.default_list_size,
+        ),
+        max_tokens=settings.limits.max_tokens,
+        introspection=settings.http.introspection,
     )
     metrics = Metrics(
         max_operations=settings.metrics_max_operations,
@@ -148,6 +158,7 @@ def create_app(
         else None,
         responses=responses,
         debug=settings.debug,
+        max_body_bytes=settings.limits.max_body_bytes,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),

@@ -28,9 +28,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     _server_options(demo)
     commands.add_parser("downstream", help="run demo downstream services (see --help)")
     commands.add_parser("settings", help="list every BFF_* variable with its default")
+    token = commands.add_parser("token", help="print a demo-signed bearer token (development)")
+    token.add_argument("--sub", required=True, help="the user the token is for, e.g. u1")
+    token.add_argument("--scope", default="", help='space-separated scopes, e.g. "orders:write"')
+    token.add_argument("--roles", default="", help='comma-separated roles, e.g. "admin"')
+    token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
+    token.add_argument("--alg", choices=("RS256", "ES256"), default="RS256")
     options = parser.parse_args(args)
     if options.command == "settings":
         return _print_settings()
+    if options.command == "token":
+        return _print_token(options)
     try:
         settings = _with_overrides(Settings.from_environ(os.environ), options)
     except SettingsError as error:
@@ -64,6 +72,17 @@ def _with_overrides(settings: Settings, options: argparse.Namespace) -> Settings
 def _print_settings() -> int:
     for variable in Settings.documented():
         print(f"{variable.name}={variable.default}\n    {variable.doc}")
+    return 0
+
+
+def _print_token(options: argparse.Namespace) -> int:
+    """A token the demo identity provider's keys sign; any BFF in the demo profile accepts it."""
+    from demo.identity import IdentityProvider
+
+    provider = IdentityProvider()
+    kid = next(key.kid for key in provider.keys if key.alg == options.alg)
+    roles = [role.strip() for role in options.roles.split(",") if role.strip()]
+    print(provider.sign(options.sub, scope=options.scope, roles=roles, ttl_s=options.ttl, kid=kid))
     return 0
 
 

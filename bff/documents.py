@@ -1,10 +1,12 @@
 """Parsing and validating each distinct GraphQL document once.
 
 Frontends send the same few documents over and over; parsing and validating
-one costs far more than executing a small query, so the outcome (a validated
-document, or the errors that reject it) is kept in an LRU keyed by the
-document's text. Rejections are kept too, so a client repeating a bad or
-abusive document costs one dictionary lookup after the first time.
+one costs far more than executing a small query, so both outcomes are kept in
+LRUs keyed by the document's text (parsing) and hash (validation), refusals
+included, so a client repeating a bad or abusive document costs a lookup
+after the first time. Parsing stops at `max_tokens`, before a huge document
+can tie up the process; validation runs only for documents that passed the
+operation limits (`bff.limits`), which are checked in between.
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ import hashlib
 from dataclasses import dataclass
 
 from cachetools import LRUCache
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    parse,
+    specified_rules,
+)
 from opentelemetry.trace import NoOpTracer, Tracer
 from strawberry.schema.schema import validate_document
+
+_TOO_MANY_TOKENS = "Document contains more than"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,36 +40,66 @@ class Document:
 
 
 class DocumentCache:
-    """Parse and validate on first sight; afterwards a lookup. `size` 0 disables the cache."""
+    """Parse on first sight, validate on first use; afterwards lookups. Size 0: no cache."""
 
-    def __init__(self, schema: GraphQLSchema, size: int, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        size: int,
+        *,
+        max_tokens: int = 5_000,
+        introspection: bool = True,
+        tracer: Tracer | None = None,
+    ) -> None:
         self._schema = schema
-        self._rules = tuple(specified_rules)
-        self._cache: LRUCache[str, Document] | None = LRUCache(size) if size > 0 else None
+        rules = list(specified_rules)
+        if not introspection:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        self._rules = tuple(rules)
+        self._max_tokens = max_tokens
+        self._parsed: LRUCache[str, Document] | None = LRUCache(size) if size > 0 else None
+        self._validated: LRUCache[str, tuple[GraphQLError, ...]] | None = (
+            LRUCache(size) if size > 0 else None
+        )
         self._tracer = tracer or NoOpTracer()
         self.hits = 0
         self.misses = 0
 
     def get(self, query: str) -> Document:
-        if self._cache is None:
-            return self._load(query)
-        document = self._cache.get(query)
+        if self._parsed is None:
+            return self._parse(query)
+        document = self._parsed.get(query)
         if document is None:
             self.misses += 1
-            document = self._cache[query] = self._load(query)
+            document = self._parsed[query] = self._parse(query)
         else:
             self.hits += 1
         return document
 
-    def _load(self, query: str) -> Document:
+    def validation_errors(self, document: Document) -> tuple[GraphQLError, ...]:
+        assert document.node is not None
+        if self._validated is not None:
+            known = self._validated.get(document.sha256)
+            if known is not None:
+                return known
+        with self._tracer.start_as_current_span("graphql.validate"):
+            errors = tuple(validate_document(self._schema, document.node, self._rules))
+        if self._validated is not None:
+            self._validated[document.sha256] = errors
+        return errors
+
+    def _parse(self, query: str) -> Document:
         sha256 = hashlib.sha256(query.encode()).hexdigest()
         try:
             with self._tracer.start_as_current_span("graphql.parse"):
-                node = parse(query)
+                node = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as error:
+            if _TOO_MANY_TOKENS in error.message:
+                limited = GraphQLError(
+                    f"The document has more than {self._max_tokens} tokens, over the limit "
+                    "(set by BFF_MAX_TOKENS).",
+                    extensions={"limit": "tokens", "maximum": self._max_tokens},
+                )
+                return Document(sha256, None, (limited,), "OPERATION_LIMIT_EXCEEDED")
             return Document(sha256, None, (error,), "GRAPHQL_PARSE_FAILED")
-        with self._tracer.start_as_current_span("graphql.validate"):
-            errors = validate_document(self._schema, node, self._rules)
-        if errors:
-            return Document(sha256, None, tuple(errors), "GRAPHQL_VALIDATION_FAILED")
         return Document(sha256, node)

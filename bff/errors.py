@@ -27,7 +27,7 @@ def request_error(error: GraphQLError, code: str) -> JsonDict:
     and the variables the client sent.
     """
     formatted = _located(error)
-    formatted["extensions"] = {"code": code}
+    formatted["extensions"] = {"code": code, **(error.extensions or {})}
     return formatted
 
 

@@ -54,6 +54,7 @@ class GraphQLEndpoint:
         graphiql_page: Response | None = None,
         responses: ResponseCache | None = None,
         debug: bool = False,
+        max_body_bytes: int = 100_000,
     ) -> None:
         self._operations = operations
         self._make_context = make_context
@@ -62,6 +63,7 @@ class GraphQLEndpoint:
         self._graphiql_page = graphiql_page
         self._responses = responses
         self._debug = debug
+        self._max_body_bytes = max_body_bytes
 
     async def handle(self, request: Request) -> Response:
         if self._graphiql_page is not None and _wants_graphiql(request):
@@ -81,7 +83,7 @@ class GraphQLEndpoint:
     async def _answer(
         self, request: Request, request_id: str, observation: Observation
     ) -> Response:
-        graphql_request = await read_request(request)
+        graphql_request = await read_request(request, self._max_body_bytes)
         caller = await self._identify(request)
         prepared = self._operations.prepare(graphql_request.query, graphql_request.operation_name)
         observation.named(prepared)
@@ -162,9 +164,15 @@ def _code(error: JsonDict) -> str:
     return str(code) if code else "UNKNOWN"
 
 
-async def read_request(request: Request) -> GraphQLRequest:
-    """The GraphQL request a GET query string or a JSON POST body carries."""
+async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
+    """The GraphQL request a GET query string or a JSON POST body carries.
+
+    A body (or query string) over `max_bytes` is refused before it is read
+    further, let alone parsed.
+    """
     if request.method == "GET":
+        if len(request.scope["query_string"]) > max_bytes:
+            raise _too_large(max_bytes)
         params = request.query_params
         fields: Mapping[str, object] = {
             "query": params.get("query"),
@@ -177,7 +185,7 @@ async def read_request(request: Request) -> GraphQLRequest:
             raise _failure(
                 415, "BAD_REQUEST", "Send the request as JSON (Content-Type: application/json)."
             )
-        body = await request.body()
+        body = await _body(request, max_bytes)
         if not body:
             raise _failure(400, "BAD_REQUEST", "The request body is empty; send a JSON object.")
         try:
@@ -201,6 +209,29 @@ async def read_request(request: Request) -> GraphQLRequest:
             headers={"allow": "GET, POST"},
         )
     return _validated(fields)
+
+
+async def _body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(max_bytes: int) -> RequestFailure:
+    return _failure(
+        413,
+        "REQUEST_TOO_LARGE",
+        f"The request is larger than {max_bytes} bytes, over the limit (set by "
+        "BFF_MAX_BODY_BYTES).",
+    )
 
 
 def _validated(fields: Mapping[str, object]) -> GraphQLRequest:

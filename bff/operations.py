@@ -18,6 +18,7 @@ from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
@@ -30,6 +31,7 @@ from opentelemetry.trace import Tracer
 from bff.cache_policy import CachePolicies, CachePolicy
 from bff.documents import DocumentCache
 from bff.executor import PlannedExecution
+from bff.limits import LimitExceeded, Limits, check, measure
 from bff.plan import ObjectPlan, build_plan, condition_variables, plannable
 from bff.tracing import document_signature
 from resolvers.context import Context
@@ -69,6 +71,8 @@ class Prepared:
     conditions: tuple[str, ...]
     signature: str
     """The document with literals blanked, as traces record it."""
+    cost: int
+    """The estimated cost (`bff.limits`), what rate limits charge."""
     plans: dict[tuple[object, ...], ObjectPlan] = field(default_factory=dict, compare=False)
 
     @property
@@ -91,6 +95,9 @@ class Operations:
         planned: bool = True,
         tracer: Tracer | None = None,
         resolver_spans: bool = False,
+        limits: Limits | None = None,
+        max_tokens: int = 5_000,
+        introspection: bool = True,
     ) -> None:
         # Strawberry keeps the graphql-core schema it builds in `_schema`; the
         # pinned version range keeps this private attribute stable.
@@ -98,7 +105,14 @@ class Operations:
         self._schema = schema._schema
         self._planned = planned
         self._executor_class = schema.execution_context_class
-        self._documents = DocumentCache(self._schema, document_cache_size, tracer)
+        self._documents = DocumentCache(
+            self._schema,
+            document_cache_size,
+            max_tokens=max_tokens,
+            introspection=introspection,
+            tracer=tracer,
+        )
+        self._limits = limits
         self._resolver_tracer = tracer if resolver_spans else None
         self._policies = CachePolicies(self._schema)
         self._prepared: LRUCache[tuple[str, str | None], Prepared] | None = (
@@ -133,6 +147,21 @@ class Operations:
                 else "The document holds several operations: name one in `operationName`."
             )
             raise RequestFailure(400, "OPERATION_RESOLUTION_FAILURE", [GraphQLError(message)])
+        fragments = {
+            definition.name.value: definition
+            for definition in document.node.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        list_size = self._limits.default_list_size if self._limits else 10
+        measures = measure(self._schema, fragments, operation, list_size)
+        if self._limits is not None:
+            try:
+                check(measures, self._limits)
+            except LimitExceeded as exceeded:
+                raise RequestFailure(400, "OPERATION_LIMIT_EXCEEDED", [exceeded.error]) from None
+        errors = self._documents.validation_errors(document)
+        if errors:
+            raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", list(errors))
         return Prepared(
             document=document.node,
             operation=operation,
@@ -141,6 +170,7 @@ class Operations:
             plannable=plannable(document.node, operation),
             conditions=condition_variables(document.node, operation),
             signature=document_signature(document.node),
+            cost=measures.cost,
         )
 
     async def execute(

@@ -63,3 +63,34 @@ def test_a_bad_setting_stops_start_up_naming_the_variable() -> None:
 
     assert result.returncode == 2
     assert "BFF_PORT: must be an integer, got 'eighty'" in result.stderr
+
+
+async def test_a_printed_token_signs_the_caller_in() -> None:
+    from tests.harness import running_bff
+
+    printed = subprocess.run(  # noqa: ASYNC221 - a short child process, nothing else waits
+        [
+            sys.executable,
+            "-m",
+            "bff",
+            "token",
+            "--sub",
+            "u7",
+            "--scope",
+            "orders:write",
+            "--roles",
+            "admin",
+            "--alg",
+            "ES256",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    async with running_bff() as bff:
+        reply = await bff.query(
+            '{ me { id } order(id: "o1") { id } }', headers={"Authorization": f"Bearer {printed}"}
+        )
+
+    assert reply.data == {"me": {"id": "u7"}, "order": {"id": "o1"}}
