@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
@@ -20,6 +21,7 @@ from bff.limits import Limits
 from bff.metrics import CacheReading, Metrics
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations
+from bff.rate_limit import Buckets, LocalBuckets, RateLimiter, RedisBuckets
 from bff.response_cache import ResponseCache
 from bff.settings import Settings
 from bff.tracing import INSTRUMENTATION, TracingMiddleware
@@ -116,6 +118,24 @@ def create_app(
         keys,
     )
 
+    redis = (
+        Redis.from_url(settings.rate_limit.redis_url)
+        if settings.rate_limit.enabled and settings.rate_limit.redis_url
+        else None
+    )
+    rate_limiter = None
+    if settings.rate_limit.enabled:
+        buckets: Buckets = (
+            RedisBuckets(redis, settings.rate_limit.capacity, settings.rate_limit.refill_per_s)
+            if redis is not None
+            else LocalBuckets(settings.rate_limit.capacity, settings.rate_limit.refill_per_s)
+        )
+        rate_limiter = RateLimiter(
+            buckets,
+            trusted_proxies=settings.rate_limit.trusted_proxies,
+            per_operation=settings.rate_limit.cost == "operation",
+        )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime.clients = open_clients(settings.services, transports, cache, observed)
@@ -126,6 +146,8 @@ def create_app(
         finally:
             await runtime.clients.aclose()
             await identity_http.aclose()
+            if redis is not None:
+                await redis.aclose()
             runtime.clients = None
             provider.force_flush()
 
@@ -159,6 +181,7 @@ def create_app(
         responses=responses,
         debug=settings.debug,
         max_body_bytes=settings.limits.max_body_bytes,
+        rate_limiter=rate_limiter,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),

@@ -23,6 +23,7 @@ from bff.errors import JsonDict, format_error, request_error
 from bff.metrics import UNKNOWN
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations, RequestFailure
+from bff.rate_limit import RateLimiter
 from bff.response_cache import ResponseCache
 from resolvers.context import Caller, Context
 
@@ -55,6 +56,7 @@ class GraphQLEndpoint:
         responses: ResponseCache | None = None,
         debug: bool = False,
         max_body_bytes: int = 100_000,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._operations = operations
         self._make_context = make_context
@@ -64,6 +66,7 @@ class GraphQLEndpoint:
         self._responses = responses
         self._debug = debug
         self._max_body_bytes = max_body_bytes
+        self._rate_limiter = rate_limiter
 
     async def handle(self, request: Request) -> Response:
         if self._graphiql_page is not None and _wants_graphiql(request):
@@ -87,6 +90,8 @@ class GraphQLEndpoint:
         caller = await self._identify(request)
         prepared = self._operations.prepare(graphql_request.query, graphql_request.operation_name)
         observation.named(prepared)
+        if self._rate_limiter is not None:
+            await self._charge(request, caller, prepared.cost)
         if request.method == "GET" and prepared.operation_type != OperationType.QUERY:
             raise _failure(
                 405,
@@ -127,6 +132,22 @@ class GraphQLEndpoint:
             assert self._responses is not None
             self._responses.put(cache_key, encoded, policy.max_age)
         return _json_bytes(encoded, 200, request_id, {"cache-control": policy.header()})
+
+    async def _charge(self, request: Request, caller: Caller, cost: int) -> None:
+        assert self._rate_limiter is not None
+        decision = await self._rate_limiter.take(
+            user_id=caller.user_id,
+            peer=request.client.host if request.client else None,
+            forwarded_for=request.headers.get("x-forwarded-for"),
+            cost=cost,
+        )
+        if not decision.allowed:
+            raise _failure(
+                429,
+                "RATE_LIMITED",
+                f"Too many requests: try again in {decision.retry_after_header} s.",
+                headers={"retry-after": decision.retry_after_header},
+            )
 
     async def _identify(self, request: Request) -> Caller:
         try:
