@@ -17,6 +17,7 @@ from bff import graphiql
 from bff.auth import Authenticator, KeySet, TokenRules
 from bff.graphql import METHODS, GraphQLEndpoint
 from bff.health import Readiness, healthz
+from bff.http_security import SecurityHeaders, cors
 from bff.limits import Limits
 from bff.metrics import CacheReading, Metrics
 from bff.observation import Observation, Telemetry
@@ -182,6 +183,7 @@ def create_app(
         debug=settings.debug,
         max_body_bytes=settings.limits.max_body_bytes,
         rate_limiter=rate_limiter,
+        csrf_prevention=settings.http.csrf_prevention,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),
@@ -195,7 +197,11 @@ def create_app(
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(TracingMiddleware, tracer=tracer, routes=traced)],
+        middleware=[
+            Middleware(TracingMiddleware, tracer=tracer, routes=traced),
+            Middleware(SecurityHeaders, tls=bool(settings.http.tls_cert_file)),
+            *cors(settings.http.cors_origins),
+        ],
     )
 
 

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from bff.auth import AuthenticationFailed, Authenticator
 from bff.cache_policy import NOT_CACHEABLE
 from bff.errors import JsonDict, format_error, request_error
+from bff.http_security import looks_like_csrf
 from bff.metrics import UNKNOWN
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations, RequestFailure
@@ -57,6 +58,7 @@ class GraphQLEndpoint:
         debug: bool = False,
         max_body_bytes: int = 100_000,
         rate_limiter: RateLimiter | None = None,
+        csrf_prevention: bool = False,
     ) -> None:
         self._operations = operations
         self._make_context = make_context
@@ -67,6 +69,7 @@ class GraphQLEndpoint:
         self._debug = debug
         self._max_body_bytes = max_body_bytes
         self._rate_limiter = rate_limiter
+        self._csrf_prevention = csrf_prevention
 
     async def handle(self, request: Request) -> Response:
         if self._graphiql_page is not None and _wants_graphiql(request):
@@ -86,6 +89,13 @@ class GraphQLEndpoint:
     async def _answer(
         self, request: Request, request_id: str, observation: Observation
     ) -> Response:
+        if self._csrf_prevention and looks_like_csrf(request):
+            raise _failure(
+                400,
+                "BAD_REQUEST",
+                "This request was refused as a possible cross-site request forgery: send it "
+                "with 'Content-Type: application/json' or an 'Apollo-Require-Preflight' header.",
+            )
         graphql_request = await read_request(request, self._max_body_bytes)
         caller = await self._identify(request)
         prepared = self._operations.prepare(graphql_request.query, graphql_request.operation_name)
