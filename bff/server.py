@@ -50,4 +50,6 @@ def serve(settings: Settings) -> None:
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
+        ssl_certfile=settings.http.tls_cert_file or None,
+        ssl_keyfile=settings.http.tls_key_file or None,
     )

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import uvloop
 
 from demo.faults import SETTINGS, Faults
-from demo.runner import serve
+from demo.runner import Tls, serve
 from demo.services import ALL_NAMES, build_services
 from demo.tracing import providers_from_environ
 
@@ -39,13 +39,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
 
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    tls = Tls(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+    scheme = "https" if tls else "http"
+
     def announce() -> None:
         for name in names:
-            print(f"{name} listening on http://{args.host}:{ports[name]}")
+            print(f"{name} listening on {scheme}://{args.host}:{ports[name]}")
         print("demo services ready", flush=True)
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(serve(services, args.host, ports, on_ready=announce))
+        runner.run(serve(services, args.host, ports, on_ready=announce, tls=tls))
     return 0
 
 
@@ -73,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--hang-rate", type=float, help="share of requests that hang")
     parser.add_argument("--hang-seconds", type=float, help="how long a hang lasts (300)")
     parser.add_argument("--seed", type=int, default=42, help="the demo data's seed")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="... and this private key (PEM)")
+    parser.add_argument("--tls-client-ca", help="require client certificates signed by this CA")
     parser.add_argument(
         "--order-step-seconds",
         type=float,

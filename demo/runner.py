@@ -9,7 +9,9 @@ after that (an injected hang, an event stream) are cancelled.
 import asyncio
 import contextlib
 import signal
+import ssl
 from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
 
 import uvicorn
 
@@ -24,12 +26,22 @@ class _Server(uvicorn.Server):
         yield  # the runner handles signals for all servers at once
 
 
+@dataclass(frozen=True, slots=True)
+class Tls:
+    """Serve HTTPS; with `client_ca`, callers must present a certificate it signed."""
+
+    cert_file: str
+    key_file: str
+    client_ca: str | None = None
+
+
 async def serve(
     services: Mapping[str, DemoService],
     host: str,
     ports: Mapping[str, int],
     *,
     on_ready: Callable[[], None] | None = None,
+    tls: Tls | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM; `on_ready` runs once every service is listening.
 
@@ -47,6 +59,10 @@ async def serve(
                 access_log=False,
                 log_level="warning",
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+                ssl_certfile=tls.cert_file if tls else None,
+                ssl_keyfile=tls.key_file if tls else None,
+                ssl_ca_certs=tls.client_ca if tls else None,
+                ssl_cert_reqs=ssl.CERT_REQUIRED if tls and tls.client_ca else ssl.CERT_NONE,
             )
         )
         for name, service in services.items()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -129,20 +129,24 @@ async def running_bff(
     *,
     demo: dict[str, DemoService] | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    network: Iterable[str] = (),
     clock: Callable[[], float] = time.monotonic,
     tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[Harness]:
     """The BFF app in-process, its lifespan running, over in-process demo services.
 
     `transports` overrides the transport to individual services (e.g. a real
-    network transport to a closed port, for a stopped service); `clock` ages
-    the BFF's caches.
+    network transport to a closed port, for a stopped service); services named
+    in `network` get the BFF's own network transport (TLS settings included);
+    `clock` ages the BFF's caches.
     """
     services = demo if demo is not None else build_services(ALL_NAMES)
     wired: dict[str, httpx.AsyncBaseTransport] = {
         name: httpx.ASGITransport(app=service.app) for name, service in services.items()
     }
     wired.update(transports or {})
+    for name in network:
+        wired.pop(name, None)
     app = create_app(
         Settings.from_environ(env or {}),
         transports=wired,

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import httpx
-
 from demo.launch import free_port
 from tests.harness import Harness, running_bff
 
@@ -35,8 +33,7 @@ async def test_readyz_names_the_services_that_are_down() -> None:
         "BFF_ORDERS_URL": f"http://127.0.0.1:{free_port()}",
         "BFF_REVIEWS_URL": f"http://127.0.0.1:{free_port()}",
     }
-    network = {"orders": httpx.AsyncHTTPTransport(), "reviews": httpx.AsyncHTTPTransport()}
-    async with running_bff(env, transports=network) as bff:
+    async with running_bff(env, network=["orders", "reviews"]) as bff:
         response = await bff.http.get("/readyz")
 
     assert response.status_code == 503

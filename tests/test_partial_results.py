@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from bff.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE
 from demo.launch import DemoProcess, free_port
 from demo.services import build_services
@@ -23,7 +21,7 @@ async def test_stopped_inventory_nulls_only_stock() -> None:
     closed = free_port()
     async with running_bff(
         {"BFF_INVENTORY_URL": f"http://127.0.0.1:{closed}"},
-        transports={"inventory": httpx.AsyncHTTPTransport()},
+        network=["inventory"],
     ) as bff:
         reply = await bff.run(PRODUCT_PAGE, id="p1")
 
@@ -63,7 +61,7 @@ async def test_failing_reviews_service_keeps_the_listing() -> None:
 async def test_stopped_recommendations_keep_the_rest_of_the_home_feed() -> None:
     async with running_bff(
         {"BFF_RECOMMENDATIONS_URL": f"http://127.0.0.1:{free_port()}"},
-        transports={"recommendations": httpx.AsyncHTTPTransport()},
+        network=["recommendations"],
     ) as bff:
         reply = await bff.run(HOME_FEED)
 
@@ -75,8 +73,7 @@ async def test_stopped_recommendations_keep_the_rest_of_the_home_feed() -> None:
 async def test_hanging_service_times_out_within_its_budget(stack: DemoProcess) -> None:
     stack.set_faults("inventory", hang_rate=1.0)
     env = {**stack.bff_env(), "BFF_INVENTORY_TIMEOUT_MS": "300"}
-    network = {name: httpx.AsyncHTTPTransport() for name in stack.ports}
-    async with running_bff(env, transports=network) as bff:
+    async with running_bff(env, network=stack.ports) as bff:
         started = time.monotonic()
         reply = await bff.run(PRODUCT_PAGE, id="p1")
         elapsed = time.monotonic() - started

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -29,13 +30,20 @@ def bff_url(_shared_stack: DemoProcess) -> Iterator[str]:
         stop(process)
 
 
-def wait_until_ready(url: str, process: subprocess.Popen[str], timeout_s: float = 30) -> None:
+def wait_until_ready(
+    url: str,
+    process: subprocess.Popen[str],
+    timeout_s: float = 30,
+    *,
+    health_path: str = "/readyz",
+    verify: ssl.SSLContext | bool = True,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"bff serve exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}{health_path}", timeout=1, verify=verify).status_code == 200:
                 return
         except httpx.TransportError:
             pass
