@@ -34,9 +34,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     token.add_argument("--roles", default="", help='comma-separated roles, e.g. "admin"')
     token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
     token.add_argument("--alg", choices=("RS256", "ES256"), default="RS256")
+    schema = commands.add_parser("schema", help="look at the GraphQL schema")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True)
+    schema_commands.add_parser("pii", help="list every field and argument marked personal data")
     options = parser.parse_args(args)
     if options.command == "settings":
         return _print_settings()
+    if options.command == "schema":
+        return _schema_command(options)
     if options.command == "token":
         return _print_token(options)
     try:
@@ -72,6 +77,15 @@ def _with_overrides(settings: Settings, options: argparse.Namespace) -> Settings
 def _print_settings() -> int:
     for variable in Settings.documented():
         print(f"{variable.name}={variable.default}\n    {variable.doc}")
+    return 0
+
+
+def _schema_command(options: argparse.Namespace) -> int:
+    from bff.privacy import personal_data
+    from schema import build_schema
+
+    for coordinate in personal_data(build_schema()._schema):
+        print(coordinate)
     return 0
 
 

@@ -35,7 +35,8 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 """Methods routed here, so that unsupported ones get a GraphQL-shaped 405."""
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_LABEL = re.compile(r"[A-Za-z0-9._:/@+-]{1,64}")
+# No "@": a client name that looks like an address must not become a metric label.
+_LABEL = re.compile(r"[A-Za-z0-9._:/+-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ supplies the schema and the resolver wrappers; graphql-core runs them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import strawberry
@@ -33,6 +33,7 @@ from bff.documents import DocumentCache
 from bff.executor import PlannedExecution
 from bff.limits import LimitExceeded, Limits, check, measure
 from bff.plan import ObjectPlan, build_plan, condition_variables, plannable
+from bff.privacy import personal_variables
 from bff.tracing import document_signature
 from resolvers.context import Context
 
@@ -73,6 +74,8 @@ class Prepared:
     """The document with literals blanked, as traces record it."""
     cost: int
     """The estimated cost (`bff.limits`), what rate limits charge."""
+    personal_variables: frozenset[str]
+    """Variables feeding `@personalData` arguments: errors never echo their values."""
     plans: dict[tuple[object, ...], ObjectPlan] = field(default_factory=dict, compare=False)
 
     @property
@@ -171,6 +174,7 @@ class Operations:
             conditions=condition_variables(document.node, operation),
             signature=document_signature(document.node),
             cost=measures.cost,
+            personal_variables=personal_variables(self._schema, document.node),
         )
 
     async def execute(
@@ -189,7 +193,7 @@ class Operations:
         result = await outcome if not isinstance(outcome, ExecutionResult) else outcome
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # No field ran: the variables could not be coerced to their types.
-            raise RequestFailure(400, "BAD_USER_INPUT", list(result.errors))
+            raise RequestFailure(400, "BAD_USER_INPUT", _redacted(result.errors, prepared))
         return result
 
     async def _execute_planned(
@@ -199,7 +203,7 @@ class Operations:
             self._schema, prepared.operation.variable_definitions or (), dict(variables or {})
         )
         if isinstance(coerced, list):
-            raise RequestFailure(400, "BAD_USER_INPUT", coerced)
+            raise RequestFailure(400, "BAD_USER_INPUT", _redacted(coerced, prepared))
         key = tuple(coerced.coerced.get(name) for name in prepared.conditions)
         plan = prepared.plans.get(key)
         if plan is None:
@@ -211,3 +215,19 @@ class Operations:
         )
         data = await execution.run(plan)
         return ExecutionResult(data=data, errors=execution.errors or None)
+
+
+def _redacted(errors: Sequence[GraphQLError], prepared: Prepared) -> list[GraphQLError]:
+    """Variable errors without the values of personal-data variables (they echo them)."""
+    redacted = []
+    for error in errors:
+        named = next(
+            (name for name in prepared.personal_variables if f"'${name}'" in error.message), None
+        )
+        if named is not None:
+            error = GraphQLError(
+                f"Variable '${named}' got an invalid value (not shown: personal data).",
+                error.nodes,
+            )
+        redacted.append(error)
+    return redacted

@@ -9,6 +9,7 @@ or resolver is built.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
@@ -57,8 +58,10 @@ class ResponseCache:
         variables: Mapping[str, object] | None,
         headers: Mapping[str, str],
     ) -> Hashable:
+        # Hashed: variable values (personal data among them) never sit in a key.
         canonical = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
-        return (sha256, operation_name, canonical, tuple(headers.get(h) for h in self._vary))
+        digest = hashlib.sha256(canonical).hexdigest()
+        return (sha256, operation_name, digest, tuple(headers.get(h) for h in self._vary))
 
     def get(self, key: Hashable) -> tuple[StoredResponse, int] | None:
         """The stored response and its age in whole seconds, if still fresh."""

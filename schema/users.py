@@ -13,6 +13,7 @@ from clients.accounts import UserRecord
 from schema.cache_control import PRIVATE, private
 from schema.info import Info
 from schema.permissions import IsSelfOrAdmin, allowed
+from schema.privacy import PERSONAL
 
 if TYPE_CHECKING:
     from schema.orders import Order
@@ -29,15 +30,17 @@ class Tier(Enum):
 @strawberry.type(description="A user of the shop.")
 class User:
     id: strawberry.ID
-    name: str
+    name: str = strawberry.field(
+        description="The name shown with the user's reviews.", directives=[PERSONAL]
+    )
     email: str | None = strawberry.field(
         description="Contact address. Personal data: only the user and admins see it.",
-        directives=[PRIVATE],
+        directives=[PRIVATE, PERSONAL],
         extensions=allowed(IsSelfOrAdmin()),
     )
     tier: Tier = strawberry.field(directives=[PRIVATE])
     country: str = strawberry.field(
-        description="ISO 3166-1 alpha-2 country code, e.g. GB.", directives=[PRIVATE]
+        description="ISO 3166-1 alpha-2 country code, e.g. GB.", directives=[PRIVATE, PERSONAL]
     )
     created_at: datetime = strawberry.field(description="When the account was opened.")
 

@@ -59,6 +59,8 @@ def test_the_bff_settings_are_valid_and_point_at_compose_services() -> None:
         assert host.group(1) == "demo"
         assert host.group(2) in services["demo"]["expose"]
     assert settings.tracing.endpoint == "http://otel-collector:4318/v1/traces"
+    assert settings.auth.jwks_url.startswith("http://demo:8107/")
+    assert "8107" in services["demo"]["expose"]
     assert services["bff"]["ports"] == [f"{settings.port}:{settings.port}"]
 
 

@@ -1,0 +1,65 @@
+"""What the schema marks as personal data (`schema.privacy`), read once per schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    FieldNode,
+    GraphQLSchema,
+    TypeInfo,
+    TypeInfoVisitor,
+    VariableNode,
+    Visitor,
+    visit,
+)
+
+from schema.privacy import PersonalData
+
+
+def personal_data(schema: GraphQLSchema) -> list[str]:
+    """Every marked coordinate: `Type.field` and `Type.field(argument:)`, sorted."""
+    return sorted(_marked(schema))
+
+
+def _marked(schema: GraphQLSchema) -> Iterator[str]:
+    for type_name, named in schema.type_map.items():
+        if type_name.startswith("__"):
+            continue
+        for field_name, field in getattr(named, "fields", {}).items():
+            definition = field.extensions.get("strawberry-definition")
+            if _is_marked(definition):
+                yield f"{type_name}.{field_name}"
+            for argument_name, argument in getattr(field, "args", {}).items():
+                if _is_marked(argument.extensions.get("strawberry-definition")):
+                    yield f"{type_name}.{field_name}({argument_name}:)"
+
+
+def _is_marked(definition: object) -> bool:
+    return any(isinstance(d, PersonalData) for d in getattr(definition, "directives", None) or ())
+
+
+def personal_variables(schema: GraphQLSchema, document: DocumentNode) -> frozenset[str]:
+    """Variables a document passes to marked arguments: their values are never echoed."""
+    marked = set(personal_data(schema))
+    type_info = TypeInfo(schema)
+    fields: list[str] = []
+    found: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            parent = type_info.get_parent_type()
+            fields.append(f"{parent.name}.{node.name.value}" if parent else "")
+
+        def leave_field(self, node: FieldNode, *_: object) -> None:
+            fields.pop()
+
+        def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+            coordinate = f"{fields[-1]}({node.name.value}:)" if fields else ""
+            if isinstance(node.value, VariableNode) and coordinate in marked:
+                found.add(node.value.name.value)
+
+    visit(document, TypeInfoVisitor(type_info, Collect()))
+    return frozenset(found)
