@@ -28,8 +28,8 @@ from bff.settings import Settings
 from bff.tracing import INSTRUMENTATION, TracingMiddleware
 from bff.tracing import tracer_provider as build_tracer_provider
 from bff.transport import ObservedTransport
-from clients.base import CallScope
 from clients.cache import SharedCache
+from clients.http import CallScope
 from clients.registry import Clients, open_clients
 from resolvers.context import Caller, Context
 from resolvers.loaders import build_loaders

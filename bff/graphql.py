@@ -7,13 +7,10 @@ never with plain text or a traceback.
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import orjson
-from graphql import GraphQLError, OperationType
+from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,10 +18,10 @@ from bff.auth import AuthenticationFailed, Authenticator
 from bff.cache_policy import NOT_CACHEABLE
 from bff.errors import JsonDict, format_error, request_error
 from bff.http_security import looks_like_csrf
-from bff.metrics import UNKNOWN
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations, RequestFailure
 from bff.rate_limit import RateLimiter
+from bff.request import client_of, failure, read_request, request_id_of
 from bff.response_cache import ResponseCache
 from resolvers.context import Caller, Context
 
@@ -33,17 +30,6 @@ ContextFactory = Callable[[str, Caller, Observation], Context]
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 """Methods routed here, so that unsupported ones get a GraphQL-shaped 405."""
-
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-# No "@": a client name that looks like an address must not become a metric label.
-_LABEL = re.compile(r"[A-Za-z0-9._:/+-]{1,64}")
-
-
-@dataclass(frozen=True, slots=True)
-class GraphQLRequest:
-    query: str
-    variables: Mapping[str, object] | None
-    operation_name: str | None
 
 
 class GraphQLEndpoint:
@@ -75,23 +61,23 @@ class GraphQLEndpoint:
     async def handle(self, request: Request) -> Response:
         if self._graphiql_page is not None and _wants_graphiql(request):
             return self._graphiql_page
-        request_id = _request_id(request)
+        request_id = request_id_of(request)
         detailed = self._debug and request.headers.get("x-bff-debug") == "1"
         with self._telemetry.operation(
             request_id=request_id, client=client_of(request), detailed=detailed
         ) as observation:
             try:
                 return await self._answer(request, request_id, observation)
-            except RequestFailure as failure:
-                observation.error_codes.append(failure.code)
-                errors = [request_error(error, failure.code) for error in failure.errors]
-                return _json({"errors": errors}, failure.status, request_id, failure.headers)
+            except RequestFailure as refused:
+                observation.error_codes.append(refused.code)
+                errors = [request_error(error, refused.code) for error in refused.errors]
+                return _json({"errors": errors}, refused.status, request_id, refused.headers)
 
     async def _answer(
         self, request: Request, request_id: str, observation: Observation
     ) -> Response:
         if self._csrf_prevention and looks_like_csrf(request):
-            raise _failure(
+            raise failure(
                 400,
                 "BAD_REQUEST",
                 "This request was refused as a possible cross-site request forgery: send it "
@@ -104,7 +90,7 @@ class GraphQLEndpoint:
         if self._rate_limiter is not None:
             await self._charge(request, caller, prepared.cost)
         if request.method == "GET" and prepared.operation_type != OperationType.QUERY:
-            raise _failure(
+            raise failure(
                 405,
                 "METHOD_NOT_ALLOWED",
                 "Only queries may be sent by GET; use POST.",
@@ -153,7 +139,7 @@ class GraphQLEndpoint:
             cost=cost,
         )
         if not decision.allowed:
-            raise _failure(
+            raise failure(
                 429,
                 "RATE_LIMITED",
                 f"Too many requests: try again in {decision.retry_after_header} s.",
@@ -163,31 +149,17 @@ class GraphQLEndpoint:
     async def _identify(self, request: Request) -> Caller:
         try:
             return await self._authenticator.caller(request.headers.get("authorization"))
-        except AuthenticationFailed as failure:
-            description = failure.message.replace('"', "'")
-            raise _failure(
+        except AuthenticationFailed as refused:
+            description = refused.message.replace('"', "'")
+            raise failure(
                 401,
                 "UNAUTHENTICATED",
-                failure.message,
+                refused.message,
                 headers={
                     "www-authenticate": f'Bearer error="invalid_token", '
                     f'error_description="{description}"'
                 },
             ) from None
-
-
-def client_of(request: Request) -> tuple[str, str]:
-    """The calling app's name and version, as Apollo's and generic headers give them."""
-    headers = request.headers
-    name = headers.get("apollographql-client-name") or headers.get("x-client-name")
-    version = headers.get("apollographql-client-version") or headers.get("x-client-version")
-    return _label(name), _label(version)
-
-
-def _label(value: str | None) -> str:
-    if not value or not _LABEL.fullmatch(value):
-        return UNKNOWN
-    return value
 
 
 def _code(error: JsonDict) -> str:
@@ -196,118 +168,12 @@ def _code(error: JsonDict) -> str:
     return str(code) if code else "UNKNOWN"
 
 
-async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
-    """The GraphQL request a GET query string or a JSON POST body carries.
-
-    A body (or query string) over `max_bytes` is refused before it is read
-    further, let alone parsed.
-    """
-    if request.method == "GET":
-        if len(request.scope["query_string"]) > max_bytes:
-            raise _too_large(max_bytes)
-        params = request.query_params
-        fields: Mapping[str, object] = {
-            "query": params.get("query"),
-            "operationName": params.get("operationName"),
-            "variables": _json_param(params.get("variables"), "variables"),
-        }
-    elif request.method == "POST":
-        content_type = request.headers.get("content-type", "")
-        if "json" not in content_type.split(";")[0]:
-            raise _failure(
-                415, "BAD_REQUEST", "Send the request as JSON (Content-Type: application/json)."
-            )
-        body = await _body(request, max_bytes)
-        if not body:
-            raise _failure(400, "BAD_REQUEST", "The request body is empty; send a JSON object.")
-        try:
-            decoded = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            raise _failure(
-                400, "BAD_REQUEST", f"The request body is not valid JSON: {error}."
-            ) from None
-        if not isinstance(decoded, dict):
-            raise _failure(
-                400,
-                "BAD_REQUEST",
-                "The request body must be a JSON object (batches are not served).",
-            )
-        fields = decoded
-    else:
-        raise _failure(
-            405,
-            "METHOD_NOT_ALLOWED",
-            "Send GraphQL requests by GET or POST.",
-            headers={"allow": "GET, POST"},
-        )
-    return _validated(fields)
-
-
-async def _body(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(max_bytes: int) -> RequestFailure:
-    return _failure(
-        413,
-        "REQUEST_TOO_LARGE",
-        f"The request is larger than {max_bytes} bytes, over the limit (set by "
-        "BFF_MAX_BODY_BYTES).",
-    )
-
-
-def _validated(fields: Mapping[str, object]) -> GraphQLRequest:
-    query = fields.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise _failure(400, "BAD_REQUEST", "The request has no `query` string.")
-    operation_name = fields.get("operationName")
-    if operation_name is not None and not isinstance(operation_name, str):
-        raise _failure(400, "BAD_REQUEST", "`operationName` must be a string or null.")
-    variables = fields.get("variables")
-    if variables is not None and not isinstance(variables, dict):
-        raise _failure(400, "BAD_REQUEST", "`variables` must be a JSON object or null.")
-    return GraphQLRequest(query, variables, operation_name or None)
-
-
-def _json_param(raw: str | None, name: str) -> object:
-    if raw is None or raw == "":
-        return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise _failure(400, "BAD_REQUEST", f"The `{name}` parameter is not valid JSON.") from None
-
-
-def _failure(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-) -> RequestFailure:
-    return RequestFailure(status, code, [GraphQLError(message)], headers)
-
-
 def _wants_graphiql(request: Request) -> bool:
     return (
         request.method == "GET"
         and "query" not in request.query_params
         and "text/html" in request.headers.get("accept", "")
     )
-
-
-def _request_id(request: Request) -> str:
-    """The caller's `X-Request-Id` when well-formed, else a fresh one."""
-    given = request.headers.get("x-request-id")
-    if given is not None and _REQUEST_ID.fullmatch(given):
-        return given
-    return os.urandom(16).hex()
 
 
 def _json(body: JsonDict, status: int, request_id: str, headers: Mapping[str, str]) -> Response:

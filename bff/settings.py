@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from clients.base import ServiceConfig
+from clients.http import ServiceConfig
 from clients.registry import SERVICES
 
 Profile = Literal["demo", "production"]

@@ -9,9 +9,10 @@ from dataclasses import dataclass, fields
 import httpx
 
 from clients.accounts import AccountsClient
-from clients.base import CallScope, ServiceClient, ServiceConfig, TransportWrapper, open_http
+from clients.base import ServiceClient
 from clients.cache import SharedCache
 from clients.catalog import CatalogClient
+from clients.http import CallScope, ServiceConfig, TransportWrapper, open_http
 from clients.inventory import InventoryClient
 from clients.orders import OrdersClient
 from clients.recommendations import RecommendationsClient

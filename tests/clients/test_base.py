@@ -10,7 +10,6 @@ import orjson
 import pytest
 
 from clients.accounts import AccountsClient
-from clients.base import CallScope, ServiceConfig, open_http
 from clients.errors import (
     BadResponse,
     Conflict,
@@ -20,6 +19,7 @@ from clients.errors import (
     Timeout,
     Unavailable,
 )
+from clients.http import CallScope, ServiceConfig, open_http
 from clients.orders import LineRequest, OrdersClient
 from clients.reviews import ReviewsClient
 

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from clients.base import CallScope, ServiceConfig, open_http
 from clients.cache import Freshness, SharedCache
 from clients.catalog import CatalogClient
+from clients.http import CallScope, ServiceConfig, open_http
 from clients.registry import SERVICES, Clients, open_clients
 from demo.services import DemoService, build_services
 from tests.harness import Clock

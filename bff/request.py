@@ -1,0 +1,152 @@
+"""Reading the HTTP request: the GraphQL request it carries, and who sends it.
+
+GET carries the request in its query string, POST in a JSON body. Anything
+else, or a body over the size limit (refused before it is read further), is a
+`RequestFailure` with a GraphQL error body, never plain text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import orjson
+from graphql import GraphQLError
+from starlette.requests import Request
+
+from bff.metrics import UNKNOWN
+from bff.operations import RequestFailure
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# No "@": a client name that looks like an address must not become a metric label.
+_LABEL = re.compile(r"[A-Za-z0-9._:/+-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str
+    variables: Mapping[str, object] | None
+    operation_name: str | None
+
+
+async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
+    """The GraphQL request a GET query string or a JSON POST body carries.
+
+    A body (or query string) over `max_bytes` is refused before it is read
+    further, let alone parsed.
+    """
+    if request.method == "GET":
+        if len(request.scope["query_string"]) > max_bytes:
+            raise _too_large(max_bytes)
+        params = request.query_params
+        fields: Mapping[str, object] = {
+            "query": params.get("query"),
+            "operationName": params.get("operationName"),
+            "variables": _json_param(params.get("variables"), "variables"),
+        }
+    elif request.method == "POST":
+        content_type = request.headers.get("content-type", "")
+        if "json" not in content_type.split(";")[0]:
+            raise failure(
+                415, "BAD_REQUEST", "Send the request as JSON (Content-Type: application/json)."
+            )
+        body = await _body(request, max_bytes)
+        if not body:
+            raise failure(400, "BAD_REQUEST", "The request body is empty; send a JSON object.")
+        try:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise failure(
+                400, "BAD_REQUEST", f"The request body is not valid JSON: {error}."
+            ) from None
+        if not isinstance(decoded, dict):
+            raise failure(
+                400,
+                "BAD_REQUEST",
+                "The request body must be a JSON object (batches are not served).",
+            )
+        fields = decoded
+    else:
+        raise failure(
+            405,
+            "METHOD_NOT_ALLOWED",
+            "Send GraphQL requests by GET or POST.",
+            headers={"allow": "GET, POST"},
+        )
+    return _validated(fields)
+
+
+async def _body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(max_bytes: int) -> RequestFailure:
+    return failure(
+        413,
+        "REQUEST_TOO_LARGE",
+        f"The request is larger than {max_bytes} bytes, over the limit (set by "
+        "BFF_MAX_BODY_BYTES).",
+    )
+
+
+def _validated(fields: Mapping[str, object]) -> GraphQLRequest:
+    query = fields.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise failure(400, "BAD_REQUEST", "The request has no `query` string.")
+    operation_name = fields.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise failure(400, "BAD_REQUEST", "`operationName` must be a string or null.")
+    variables = fields.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise failure(400, "BAD_REQUEST", "`variables` must be a JSON object or null.")
+    return GraphQLRequest(query, variables, operation_name or None)
+
+
+def _json_param(raw: str | None, name: str) -> object:
+    if raw is None or raw == "":
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise failure(400, "BAD_REQUEST", f"The `{name}` parameter is not valid JSON.") from None
+
+
+def failure(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> RequestFailure:
+    """A request that cannot run, with one GraphQL error saying why."""
+    return RequestFailure(status, code, [GraphQLError(message)], headers)
+
+
+def client_of(request: Request) -> tuple[str, str]:
+    """The calling app's name and version, as Apollo's and generic headers give them."""
+    headers = request.headers
+    name = headers.get("apollographql-client-name") or headers.get("x-client-name")
+    version = headers.get("apollographql-client-version") or headers.get("x-client-version")
+    return _label(name), _label(version)
+
+
+def _label(value: str | None) -> str:
+    if not value or not _LABEL.fullmatch(value):
+        return UNKNOWN
+    return value
+
+
+def request_id_of(request: Request) -> str:
+    """The caller's `X-Request-Id` when well-formed, else a fresh one."""
+    given = request.headers.get("x-request-id")
+    if given is not None and _REQUEST_ID.fullmatch(given):
+        return given
+    return os.urandom(16).hex()
