@@ -101,8 +101,8 @@ class ServiceClient:
         now = self._cache.now()
         if hit is not None and hit[1].is_fresh(now):
             self._cache.stats.hits += 1
-            self._wire.record_hit(
-                self._scope, route, "shared", time.perf_counter(), age=hit[1].age(now)
+            self._wire.record(
+                self._scope, "GET", route, "shared", time.perf_counter(), age=hit[1].age(now)
             )
             return cast(_T, hit[1].value)
         self._cache.stats.misses += 1
@@ -117,7 +117,7 @@ class ServiceClient:
             outcome = await join(task)
         else:
             outcome = await join(task)
-            self._wire.record_hit(self._scope, route, "in-flight", started)
+            self._wire.record(self._scope, "GET", route, "in-flight", started)
         if not outcome.serves(owner):
             outcome = await read()
         return cast(_T, outcome.value)
@@ -193,8 +193,8 @@ class ServiceClient:
             else:
                 missing.append(entity_id)
         if found:
-            self._wire.record_hit(
-                self._scope, route, "shared", started, age=oldest, batch_size=len(found)
+            self._wire.record(
+                self._scope, "GET", route, "shared", started, age=oldest, batch_size=len(found)
             )
         joined = set(waiting)
         if missing:
@@ -204,8 +204,8 @@ class ServiceClient:
         for task, entity_ids in waiting.items():
             outcomes = await join(task)
             if task in joined:
-                self._wire.record_hit(
-                    self._scope, route, "in-flight", started, batch_size=len(entity_ids)
+                self._wire.record(
+                    self._scope, "GET", route, "in-flight", started, batch_size=len(entity_ids)
                 )
             for entity_id in entity_ids:
                 outcome = outcomes[entity_id]

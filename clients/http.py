@@ -112,26 +112,31 @@ class ServiceHttp:
             return False
         return response.is_success
 
-    def record_hit(
+    def record(
         self,
         scope: CallScope,
+        method: str,
         route: str,
         source: Source,
         started: float,
         *,
-        age: float | None = None,
+        status: int | None = None,
+        error: str | None = None,
         batch_size: int | None = None,
+        age: float | None = None,
     ) -> None:
-        recorder = scope.recorder
-        if recorder is not None:
-            recorder.record(
+        """Tell the request's recorder about one read or call, if it has one."""
+        if scope.recorder is not None:
+            scope.recorder.record(
                 Exchange(
                     service=self.service,
-                    method="GET",
+                    method=method,
                     route=route,
                     source=source,
                     started=started,
                     seconds=time.perf_counter() - started,
+                    status=status,
+                    error=error,
                     batch_size=batch_size,
                     age=age,
                 )
@@ -157,37 +162,21 @@ class ServiceHttp:
         started = time.perf_counter()
         try:
             response = await self._exchange(scope, method, url, route, params, body, headers)
-        except DownstreamError as error:
-            self._record_call(scope, method, route, started, None, error.code, batch_size)
-            raise
-        self._record_call(scope, method, route, started, response.status_code, None, batch_size)
-        return self._checked(response, method)
-
-    def _record_call(
-        self,
-        scope: CallScope,
-        method: str,
-        route: str,
-        started: float,
-        status: int | None,
-        error: str | None,
-        batch_size: int | None,
-    ) -> None:
-        recorder = scope.recorder
-        if recorder is not None:
-            recorder.record(
-                Exchange(
-                    service=self.service,
-                    method=method,
-                    route=route,
-                    source="network",
-                    started=started,
-                    seconds=time.perf_counter() - started,
-                    status=status,
-                    error=error,
-                    batch_size=batch_size,
-                )
+        except DownstreamError as failure:
+            self.record(
+                scope, method, route, "network", started, error=failure.code, batch_size=batch_size
             )
+            raise
+        self.record(
+            scope,
+            method,
+            route,
+            "network",
+            started,
+            status=response.status_code,
+            batch_size=batch_size,
+        )
+        return self._checked(response, method)
 
     async def _exchange(
         self,
