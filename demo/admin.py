@@ -18,7 +18,12 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 def routes(stats: Stats, faults: Faults) -> list[BaseRoute]:
     def stats_body() -> dict[str, object]:
-        return {"total": stats.total(), "routes": stats.by_route()}
+        return {
+            "total": stats.total(),
+            "routes": stats.by_route(),
+            "abandoned": stats.abandoned(),
+            "peak_in_flight": stats.peak_in_flight,
+        }
 
     async def get_stats(request: Request) -> Response:
         return json_response(stats_body(), headers=_NO_STORE)

@@ -3,9 +3,14 @@
 Every contract route passes through a `Gate` that first records the request in the
 service's `Stats` and then applies its `Faults`; `/healthz` and `/_demo/*` bypass
 both, so probes and test bookkeeping neither count nor fail.
+
+The gate honours the caller's deadline: when a request says how long its caller
+will wait (`X-Request-Timeout-Ms`) and the injected delay is longer, the service
+gives up at the deadline with a `504` instead of working for nobody.
 """
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -67,16 +72,42 @@ class Gate:
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.stats.record(self.template, scope)
+        self.stats.entered()
+        try:
+            await self._disturbed(scope, receive, send)
+        finally:
+            self.stats.left()
+
+    async def _disturbed(self, scope: Scope, receive: Receive, send: Send) -> None:
         disturbance = self.faults.draw()
+        deadline = _deadline(scope)
+        if deadline is not None and disturbance.delay >= deadline:
+            await asyncio.sleep(deadline)
+            self.stats.gave_up(self.template)
+            response = error_response(504, "deadline_exceeded", "the caller's deadline passed")
+            await response(scope, receive, send)
+            return
         if disturbance.delay:
             await asyncio.sleep(disturbance.delay)
         if disturbance.fail:
-            response = error_response(
-                503, "unavailable", "injected fault", headers={"Retry-After": "1"}
-            )
+            retry_after = self.faults.retry_after_s
+            # Retry-After counts whole seconds.
+            headers = {"Retry-After": str(math.ceil(retry_after))} if retry_after else None
+            response = error_response(503, "unavailable", "injected fault", headers=headers)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _deadline(scope: Scope) -> float | None:
+    """Seconds the caller will wait, from `X-Request-Timeout-Ms`, if it said."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-timeout-ms":
+            try:
+                return max(0.0, int(value) / 1000)
+            except ValueError:
+                return None
+    return None
 
 
 def create_app(

@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--error-rate", type=float, help="share of requests answered 503")
     parser.add_argument("--hang-rate", type=float, help="share of requests that hang")
     parser.add_argument("--hang-seconds", type=float, help="how long a hang lasts (300)")
+    parser.add_argument(
+        "--retry-after-s", type=float, help="Retry-After sent with injected 503s (0: none)"
+    )
     parser.add_argument("--seed", type=int, default=42, help="the demo data's seed")
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", help="... and this private key (PEM)")

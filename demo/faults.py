@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Final
 
 # The knobs, in the order the environment, the command line and the JSON use them.
-SETTINGS: Final = ("latency_ms", "jitter_ms", "error_rate", "hang_rate", "hang_seconds")
+SETTINGS: Final = (
+    "latency_ms",
+    "jitter_ms",
+    "error_rate",
+    "hang_rate",
+    "hang_seconds",
+    "retry_after_s",
+)
 _RATES: Final = frozenset({"error_rate", "hang_rate"})
 
 
@@ -31,7 +38,8 @@ class Faults:
 
     Every answered request waits `latency_ms` plus a uniform 0..`jitter_ms`; a share
     `hang_rate` additionally waits `hang_seconds` (by default far beyond any caller's
-    timeout); a share `error_rate` is then answered `503` with `Retry-After: 1`.
+    timeout); a share `error_rate` is then answered `503`, with a `Retry-After` of
+    `retry_after_s` seconds when that is not zero.
     """
 
     latency_ms: float = 0.0
@@ -39,6 +47,7 @@ class Faults:
     error_rate: float = 0.0
     hang_rate: float = 0.0
     hang_seconds: float = 300.0
+    retry_after_s: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -75,7 +75,15 @@ class DemoProcess:
         """Zero the counters (and, unless told otherwise, clear the faults) everywhere."""
         for name in SERVICE_NAMES:
             if faults:
-                self.set_faults(name, latency_ms=0, jitter_ms=0, error_rate=0, hang_rate=0)
+                self.set_faults(
+                    name,
+                    latency_ms=0,
+                    jitter_ms=0,
+                    error_rate=0,
+                    hang_rate=0,
+                    hang_seconds=300,
+                    retry_after_s=0,
+                )
             httpx.post(f"{self.url(name)}/_demo/reset").raise_for_status()
 
     def stop(self) -> None:

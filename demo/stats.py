@@ -56,6 +56,9 @@ class Stats:
         # Known routes are reported even while their count is zero.
         self._routes = tuple(routes)
         self._counts: Counter[str] = Counter(dict.fromkeys(self._routes, 0))
+        self._gave_up: Counter[str] = Counter()
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._recent: deque[RequestRecord] = deque(maxlen=RECENT_LIMIT)
 
     def record(self, route: str, scope: Scope) -> None:
@@ -75,6 +78,22 @@ class Stats:
             )
         )
 
+    def entered(self) -> None:
+        """A contract request started being answered."""
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def left(self) -> None:
+        self.in_flight -= 1
+
+    def gave_up(self, route: str) -> None:
+        """A request was abandoned at its caller's deadline."""
+        self._gave_up[route] += 1
+
+    def abandoned(self) -> dict[str, int]:
+        """Requests abandoned at their caller's deadline, per route."""
+        return dict(self._gave_up)
+
     def total(self) -> int:
         return sum(self._counts.values())
 
@@ -87,4 +106,6 @@ class Stats:
 
     def reset(self) -> None:
         self._counts = Counter(dict.fromkeys(self._routes, 0))
+        self._gave_up.clear()
+        self.peak_in_flight = self.in_flight
         self._recent.clear()

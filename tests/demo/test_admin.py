@@ -17,7 +17,12 @@ async def test_stats_count_per_route(
     await accounts.get("/_demo/requests")
 
     body = (await accounts.get("/_demo/stats")).json()
-    assert body == {"total": 4, "routes": {"GET /users/{id}": 3, "GET /users": 1}}
+    assert body == {
+        "total": 4,
+        "routes": {"GET /users/{id}": 3, "GET /users": 1},
+        "abandoned": {},
+        "peak_in_flight": 1,
+    }
     stats = services["accounts"].stats
     assert stats.total() == 4
     assert stats.by_route() == body["routes"]
@@ -28,6 +33,8 @@ async def test_unused_routes_report_zero(reviews: httpx.AsyncClient) -> None:
     assert body == {
         "total": 0,
         "routes": {"GET /reviews": 0, "GET /reviews/summary": 0, "POST /reviews": 0},
+        "abandoned": {},
+        "peak_in_flight": 0,
     }
 
 
@@ -89,6 +96,7 @@ async def test_get_and_put_faults(catalog: httpx.AsyncClient) -> None:
         "error_rate": 0,
         "hang_rate": 0,
         "hang_seconds": 300,
+        "retry_after_s": 0,
     }
     after = await catalog.put("/_demo/faults", json={"latency_ms": 1, "jitter_ms": 2})
     assert after.json() == before | {"latency_ms": 1, "jitter_ms": 2}

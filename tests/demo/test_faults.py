@@ -90,10 +90,30 @@ async def test_error_rate_one_answers_503(connect: Connect) -> None:
     client = connect(services["catalog"])
     response = await client.get("/products/p1")
     assert response.status_code == 503
-    assert response.headers["retry-after"] == "1"
+    assert "retry-after" not in response.headers
     assert error_code(response) == "unavailable"
     # Faulted requests were still made, so they count.
     assert services["catalog"].stats.by_route()["GET /products/{id}"] == 1
+
+    services["catalog"].faults.retry_after_s = 2
+    response = await client.get("/products/p1")
+    assert (response.status_code, response.headers["retry-after"]) == (503, "2")
+
+
+async def test_a_caller_deadline_shorter_than_the_delay_is_given_up_with_504(
+    connect: Connect,
+) -> None:
+    services = build_services(["catalog"], faults={"catalog": Faults(hang_rate=1.0)})
+    client = connect(services["catalog"])
+    response = await client.get("/products/p1", headers={"x-request-timeout-ms": "50"})
+    assert response.status_code == 504
+    assert error_code(response) == "deadline_exceeded"
+    assert services["catalog"].stats.abandoned() == {"GET /products/{id}": 1}
+
+    services["catalog"].faults.hang_rate = 0
+    response = await client.get("/products/p1", headers={"x-request-timeout-ms": "5000"})
+    assert response.status_code == 200
+    assert services["catalog"].stats.abandoned() == {"GET /products/{id}": 1}
 
 
 async def test_faults_spare_health_and_admin(connect: Connect) -> None:
