@@ -18,11 +18,13 @@ from bff.auth import Authenticator, KeySet, TokenRules
 from bff.graphql import METHODS, GraphQLEndpoint
 from bff.health import Readiness, healthz
 from bff.http_security import SecurityHeaders, cors
+from bff.lifecycle import CloseWhileDraining, Lifecycle
 from bff.limits import Limits
 from bff.metrics import CacheReading, Metrics
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations
 from bff.rate_limit import Buckets, LocalBuckets, RateLimiter, RedisBuckets
+from bff.resilience import ResilienceReporter
 from bff.response_cache import ResponseCache
 from bff.settings import Settings
 from bff.tracing import INSTRUMENTATION, TracingMiddleware
@@ -42,19 +44,24 @@ def create_app(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     clock: Callable[[], float] = time.monotonic,
     tracer_provider: TracerProvider | None = None,
+    handle_signals: bool = False,
 ) -> Starlette:
     """Build the app.
 
     Tests pass `transports` to replace the network to downstream services,
-    `clock` to age the caches without waiting, and `tracer_provider` to capture
-    spans; otherwise spans go where the `OTEL_*` settings say.
+    `clock` to age the caches and move breakers and retry budgets without
+    waiting, and `tracer_provider` to capture spans; otherwise spans go where
+    the `OTEL_*` settings say. A served process passes `handle_signals` to
+    drain on SIGTERM (`bff.lifecycle`).
     """
 
     runtime = Runtime()
+    lifecycle = Lifecycle()
     cache = (
         SharedCache(
             max_entries=settings.downstream_cache_max_entries,
             max_bytes=settings.downstream_cache_max_bytes,
+            stale_if_error_s=settings.resilience.stale_if_error_s,
             clock=clock,
         )
         if settings.downstream_cache
@@ -92,6 +99,7 @@ def create_app(
         max_operations=settings.metrics_max_operations,
         max_clients=settings.metrics_max_clients,
         caches=lambda: _cache_readings(cache, responses, operations),
+        circuits=lambda: runtime.clients.circuits() if runtime.clients is not None else {},
     )
 
     def observed(service: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
@@ -139,12 +147,23 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime.clients = open_clients(settings.services, transports, cache, observed)
+        runtime.clients = open_clients(
+            settings.services,
+            transports,
+            cache,
+            observed,
+            clock=clock,
+            events=ResilienceReporter(metrics),
+        )
         if keys is not None:
             await keys.refresh()
+        if handle_signals:
+            lifecycle.handle_signals(settings.resilience.shutdown_delay_s)
         try:
             yield
         finally:
+            lifecycle.drain()
+            lifecycle.restore_signals()
             await runtime.clients.aclose()
             await identity_http.aclose()
             if redis is not None:
@@ -152,12 +171,15 @@ def create_app(
             runtime.clients = None
             provider.force_flush()
 
-    def make_context(request_id: str, caller: Caller, observation: Observation) -> Context:
+    def make_context(
+        request_id: str, caller: Caller, observation: Observation, deadline: float
+    ) -> Context:
         scope = CallScope(
             request_id=request_id,
             caller_id=caller.user_id,
             authorization=caller.authorization,
             recorder=observation,
+            deadline=deadline,
         )
         scoped = runtime.require_clients().scoped(scope)
         return Context(
@@ -184,11 +206,16 @@ def create_app(
         max_body_bytes=settings.limits.max_body_bytes,
         rate_limiter=rate_limiter,
         csrf_prevention=settings.http.csrf_prevention,
+        budget_for=settings.resilience.budget_for,
+        max_in_flight=settings.resilience.max_in_flight,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),
         Route("/healthz", healthz),
-        Route("/readyz", Readiness(runtime.require_clients, settings.readiness_timeout_s).readyz),
+        Route(
+            "/readyz",
+            Readiness(runtime.require_clients, settings.readiness_timeout_s, lifecycle).readyz,
+        ),
         Route("/metrics", metrics.endpoint),
     ]
     if settings.graphiql:
@@ -198,6 +225,7 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(CloseWhileDraining, lifecycle=lifecycle),
             Middleware(TracingMiddleware, tracer=tracer, routes=traced),
             Middleware(SecurityHeaders, tls=bool(settings.http.tls_cert_file)),
             *cors(settings.http.cors_origins),

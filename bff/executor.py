@@ -19,8 +19,8 @@ that need more go through Strawberry's wrapper (see `Resolution.WRAPPED`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from inspect import isawaitable
+from collections.abc import Coroutine, Mapping
+from inspect import isawaitable, iscoroutine
 from typing import Any
 
 import strawberry
@@ -29,6 +29,7 @@ from graphql import (
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
+    GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
@@ -38,9 +39,11 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.pyutils import Path
 from opentelemetry.trace import Tracer
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 
 from bff.plan import FieldPlan, ObjectPlan, Resolution
+from resolvers.paths import FIELD_PATH
 
 _PLAIN = frozenset({str, int, float, bool, type(None), list, tuple, dict})
 
@@ -98,38 +101,22 @@ class PlannedExecution:
         return root.result
 
     async def _execute(self, plan: ObjectPlan, objects: list[_Object]) -> None:
-        columns: list[list[object]] = []
-        awaiting: list[tuple[list[object], int]] = []
-        awaitables: list[Any] = []
+        trees: list[list[object]] = []
+        waiting: list[tuple[int, Coroutine[Any, Any, list[object]]]] = []
         for field in plan.fields:
             column = self._resolve(plan, field, objects)
-            for index, value in enumerate(column):
-                if type(value) not in _PLAIN and isawaitable(value):
-                    awaiting.append((column, index))
-                    awaitables.append(value)
-            columns.append(column)
-        if awaitables:
-            settled = await asyncio.gather(*awaitables, return_exceptions=True)
-            for (column, index), value in zip(awaiting, settled, strict=True):
-                column[index] = _Failed(value) if isinstance(value, Exception) else value
-                if isinstance(value, BaseException) and not isinstance(value, Exception):
-                    raise value
-        trees: list[list[object]] = []
-        children: list[tuple[ObjectPlan, list[_Object]]] = []
-        for field, column in zip(plan.fields, columns, strict=True):
-            found: list[_Object] = []
-            trees.append(
-                [
-                    self._complete(field, field.type, value, (*obj.path, field.key), found)
-                    if field.type is not None
-                    else value
-                    for obj, value in zip(objects, column, strict=True)
-                ]
-            )
-            if found and field.child is not None:
-                children.append((field.child, found))
-        if children:
-            await asyncio.gather(*(self._execute(child, found) for child, found in children))
+            if field.child is None and not any(_is_awaitable(value) for value in column):
+                trees.append(self._completed(field, column, objects, []))
+            else:
+                trees.append([])
+                waiting.append((len(trees) - 1, self._settle(field, column, objects)))
+        if len(waiting) == 1:
+            position, settle = waiting[0]
+            trees[position] = await settle
+        elif waiting:
+            settled = await asyncio.gather(*(settle for _, settle in waiting))
+            for (position, _), tree in zip(waiting, settled, strict=True):
+                trees[position] = tree
         for position, obj in enumerate(objects):
             result: dict[str, object] | None = {}
             for field, tree in zip(plan.fields, trees, strict=True):
@@ -144,6 +131,39 @@ class PlannedExecution:
                 result[field.key] = value  # type: ignore[index]
             obj.result = result
 
+    async def _settle(
+        self, field: FieldPlan, column: list[object], objects: list[_Object]
+    ) -> list[object]:
+        """Wait for one field's values on every object, then run its sub-selection.
+
+        Each field goes on as soon as its own values are in: one slow field
+        does not hold up its siblings' sub-selections. Loads made by one
+        field's objects still share their batches.
+        """
+        pending = [index for index, value in enumerate(column) if _is_awaitable(value)]
+        if pending:
+            awaitables: list[Any] = [column[index] for index in pending]
+            settled = await asyncio.gather(*awaitables, return_exceptions=True)
+            for index, value in zip(pending, settled, strict=True):
+                if isinstance(value, BaseException) and not isinstance(value, Exception):
+                    raise value
+                column[index] = _Failed(value) if isinstance(value, Exception) else value
+        found: list[_Object] = []
+        tree = self._completed(field, column, objects, found)
+        if found and field.child is not None:
+            await self._execute(field.child, found)
+        return tree
+
+    def _completed(
+        self, field: FieldPlan, column: list[object], objects: list[_Object], found: list[_Object]
+    ) -> list[object]:
+        if field.type is None:
+            return column
+        return [
+            self._complete(field, field.type, value, (*obj.path, field.key), found)
+            for obj, value in zip(objects, column, strict=True)
+        ]
+
     def _resolve(self, plan: ObjectPlan, field: FieldPlan, objects: list[_Object]) -> list[object]:
         """The field's raw value on every object: a value, an awaitable or a failure."""
         resolution = field.resolution
@@ -157,16 +177,25 @@ class PlannedExecution:
             return [_Failed(kwargs)] * len(objects)
         column: list[object] = []
         for obj in objects:
+            # The resolver, and the task its coroutine runs in (started here, so
+            # that it inherits the path), know which field they resolve.
+            token = FIELD_PATH.set((*obj.path, field.key))
+            value: object
             try:
                 if self._tracer is not None:
-                    column.append(self._traced(field, obj, kwargs))
+                    value = self._traced(field, obj, kwargs)
                 elif resolution is Resolution.METHOD:
                     assert field.method is not None
-                    column.append(field.method(obj.source, **kwargs))
+                    value = field.method(obj.source, **kwargs)
                 else:
-                    column.append(self._wrapped(field, obj))
+                    value = self._wrapped(field, obj)
+                if iscoroutine(value):
+                    value = asyncio.ensure_future(value)
             except Exception as error:  # a resolver's failure is its field's error
-                column.append(_Failed(error))
+                value = _Failed(error)
+            finally:
+                FIELD_PATH.reset(token)
+            column.append(value)
         return column
 
     async def _traced(self, field: FieldPlan, obj: _Object, kwargs: dict[str, Any]) -> object:
@@ -313,3 +342,35 @@ class PlannedExecution:
 
     def _error(self, error: Exception, field: FieldPlan, path: tuple[str | int, ...]) -> None:
         self.errors.append(located_error(error, list(field.nodes), list(path)))
+
+
+class PathTrackingExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor as Strawberry sets it up, telling resolvers their path.
+
+    Runs what plans do not (mutations, introspection, or everything when
+    planned execution is off). Like the planned executor it sets
+    `FIELD_PATH` around each resolver and starts an awaitable result's task
+    at once, so the task inherits the path. Serial execution of mutations is
+    kept: graphql-core resolves the next root field only after this one.
+    """
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        token = FIELD_PATH.set(tuple(path.as_list()))
+        try:
+            result = super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+            return asyncio.ensure_future(result) if iscoroutine(result) else result
+        finally:
+            FIELD_PATH.reset(token)
+
+
+def _is_awaitable(value: object) -> bool:
+    return type(value) not in _PLAIN and isawaitable(value)

@@ -7,10 +7,11 @@ never with plain text or a traceback.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 
 import orjson
-from graphql import OperationType
+from graphql import GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,8 +26,9 @@ from bff.request import client_of, failure, read_request, request_id_of
 from bff.response_cache import ResponseCache
 from resolvers.context import Caller, Context
 
-ContextFactory = Callable[[str, Caller, Observation], Context]
-"""Builds the per-request context from the request id, the caller and its observation."""
+ContextFactory = Callable[[str, Caller, Observation, float], Context]
+"""Builds the per-request context from the request id, the caller, its observation
+and its deadline (`time.monotonic()` by which it must be answered)."""
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 """Methods routed here, so that unsupported ones get a GraphQL-shaped 405."""
@@ -46,6 +48,8 @@ class GraphQLEndpoint:
         max_body_bytes: int = 100_000,
         rate_limiter: RateLimiter | None = None,
         csrf_prevention: bool = False,
+        budget_for: Callable[[str | None], float] = lambda name: 2.5,
+        max_in_flight: int = 512,
     ) -> None:
         self._operations = operations
         self._make_context = make_context
@@ -57,24 +61,39 @@ class GraphQLEndpoint:
         self._max_body_bytes = max_body_bytes
         self._rate_limiter = rate_limiter
         self._csrf_prevention = csrf_prevention
+        self._budget_for = budget_for
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0
 
     async def handle(self, request: Request) -> Response:
+        arrived = time.monotonic()
         if self._graphiql_page is not None and _wants_graphiql(request):
             return self._graphiql_page
         request_id = request_id_of(request)
+        if self._in_flight >= self._max_in_flight:
+            # Shed at once: queueing would only make every waiting request late.
+            self._telemetry.metrics.shed.inc()
+            error = request_error(
+                GraphQLError("The server is at capacity: retry in a moment."), "SERVICE_OVERLOADED"
+            )
+            return _json({"errors": [error]}, 503, request_id, {"retry-after": "1"})
+        self._in_flight += 1
         detailed = self._debug and request.headers.get("x-bff-debug") == "1"
-        with self._telemetry.operation(
-            request_id=request_id, client=client_of(request), detailed=detailed
-        ) as observation:
-            try:
-                return await self._answer(request, request_id, observation)
-            except RequestFailure as refused:
-                observation.error_codes.append(refused.code)
-                errors = [request_error(error, refused.code) for error in refused.errors]
-                return _json({"errors": errors}, refused.status, request_id, refused.headers)
+        try:
+            with self._telemetry.operation(
+                request_id=request_id, client=client_of(request), detailed=detailed
+            ) as observation:
+                try:
+                    return await self._answer(request, request_id, observation, arrived)
+                except RequestFailure as refused:
+                    observation.error_codes.append(refused.code)
+                    errors = [request_error(error, refused.code) for error in refused.errors]
+                    return _json({"errors": errors}, refused.status, request_id, refused.headers)
+        finally:
+            self._in_flight -= 1
 
     async def _answer(
-        self, request: Request, request_id: str, observation: Observation
+        self, request: Request, request_id: str, observation: Observation, arrived: float
     ) -> Response:
         if self._csrf_prevention and looks_like_csrf(request):
             raise failure(
@@ -107,12 +126,20 @@ class GraphQLEndpoint:
                 observation.outcome = "ok"
                 headers = {"cache-control": prepared.policy.header(), "age": str(age)}
                 return _json_bytes(stored.body, 200, request_id, headers)
-        context = self._make_context(request_id, caller, observation)
+        deadline = arrived + self._budget_for(prepared.operation_name)
+        context = self._make_context(request_id, caller, observation, deadline)
         with self._telemetry.tracer.start_as_current_span("graphql.execute"):
             result = await self._operations.execute(prepared, graphql_request.variables, context)
         body: JsonDict = {"data": result.data}
         policy = prepared.policy
         observation.outcome = "ok"
+        extensions: JsonDict = {}
+        degraded = observation.degraded
+        if degraded:
+            # Stale data is still data, but neither fresh nor to be cached.
+            policy = NOT_CACHEABLE
+            observation.outcome = "degraded"
+            extensions["degraded"] = degraded
         if result.errors:
             policy = NOT_CACHEABLE
             answered = result.data and any(value is not None for value in result.data.values())
@@ -123,7 +150,9 @@ class GraphQLEndpoint:
             ]
             observation.error_codes += [_code(error) for error in errors]
         if observation.detailed:
-            body["extensions"] = {"debug": observation.debug_extension()}
+            extensions["debug"] = observation.debug_extension()
+        if extensions:
+            body["extensions"] = extensions
         encoded = orjson.dumps(body)
         if cache_key is not None and policy.shared:
             assert self._responses is not None

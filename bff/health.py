@@ -8,7 +8,10 @@ from collections.abc import Callable, Coroutine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from bff.lifecycle import Lifecycle
 from clients.registry import Clients
+
+_NO_STORE = {"cache-control": "no-store"}
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -17,26 +20,38 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 class Readiness:
-    """Ready when every downstream service answers its health path in time."""
+    """Ready when every downstream service answers its health path in time.
 
-    def __init__(self, clients: Callable[[], Clients], timeout_s: float) -> None:
+    While the process drains for shutdown it is not ready, whatever the
+    services say. The body also shows each service's circuit breaker.
+    """
+
+    def __init__(
+        self, clients: Callable[[], Clients], timeout_s: float, lifecycle: Lifecycle
+    ) -> None:
         self._clients = clients
         self._timeout_s = timeout_s
+        self._lifecycle = lifecycle
 
     async def readyz(self, request: Request) -> JSONResponse:
-        services = self._clients().all()
+        clients = self._clients()
+        if self._lifecycle.draining:
+            body = {"status": "draining", "circuits": clients.circuits()}
+            return JSONResponse(body, status_code=503, headers=_NO_STORE)
+        services = clients.all()
         answers = await asyncio.gather(
             *(self._probe(client.ping()) for client in services.values())
         )
         status = {name: "up" if up else "down" for name, up in zip(services, answers, strict=True)}
         down = [name for name, state in status.items() if state == "down"]
-        body: dict[str, object] = {
+        body = {
             "status": "unavailable" if down else "ready",
             "services": status,
+            "circuits": clients.circuits(),
         }
         if down:
             body["down"] = down
-        return JSONResponse(body, status_code=503 if down else 200)
+        return JSONResponse(body, status_code=503 if down else 200, headers=_NO_STORE)
 
     async def _probe(self, ping: Coroutine[object, object, bool]) -> bool:
         try:

@@ -3,13 +3,13 @@
 Labels stay bounded: the first `max_operations` operation names and the first
 `max_clients` client name/version pairs are kept as they are; later ones are
 counted under `other`, so a client sending random operation names cannot blow
-up the series count. Cache counters are read from the caches' own statistics
-at scrape time, costing nothing per request.
+up the series count. Cache counters and circuit-breaker states are read from
+their owners at scrape time, costing nothing per request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import (
@@ -20,10 +20,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
+
+from clients.breaker import STATES
 
 OTHER = "other"
 UNKNOWN = "unknown"
@@ -54,6 +56,22 @@ class _CacheCollector(Collector):
         yield family
 
 
+class _CircuitCollector(Collector):
+    def __init__(self, circuits: Callable[[], Mapping[str, str]]) -> None:
+        self._circuits = circuits
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "bff_circuit_state",
+            "1 for each downstream service's current circuit-breaker state.",
+            labels=["service", "state"],
+        )
+        for service, current in self._circuits().items():
+            for state in STATES:
+                family.add_metric([service, state], 1.0 if state == current else 0.0)
+        yield family
+
+
 class _Bounded:
     """The first `limit` distinct values pass; the rest become `other`."""
 
@@ -77,6 +95,7 @@ class Metrics:
         max_operations: int,
         max_clients: int,
         caches: Callable[[], Iterable[CacheReading]] = tuple,
+        circuits: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.registry = CollectorRegistry()
         self._operation = _Bounded(max_operations)
@@ -120,7 +139,44 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.retries = Counter(
+            "bff_downstream_retries",
+            "Retried downstream calls, by service and the failure retried.",
+            ["service", "reason"],
+            registry=self.registry,
+        )
+        self.retries_refused = Counter(
+            "bff_downstream_retries_refused",
+            "Retries or hedges not made, by service and the limit that said no (budget, deadline).",
+            ["service", "limit"],
+            registry=self.registry,
+        )
+        self.hedges = Counter(
+            "bff_downstream_hedges",
+            "Duplicate reads sent because the first was late.",
+            ["service"],
+            registry=self.registry,
+        )
+        self.circuit_changes = Counter(
+            "bff_circuit_transitions",
+            "Circuit-breaker state changes, by service and new state.",
+            ["service", "state"],
+            registry=self.registry,
+        )
+        self.stale_served = Counter(
+            "bff_stale_served",
+            "Expired cached reads served because the downstream read failed, "
+            "by service and failure.",
+            ["service", "reason"],
+            registry=self.registry,
+        )
+        self.shed = Counter(
+            "bff_requests_shed",
+            "GraphQL requests refused with 503 because too many were in flight.",
+            registry=self.registry,
+        )
         self.registry.register(_CacheCollector(caches))
+        self.registry.register(_CircuitCollector(circuits))
 
     def operation(
         self,

@@ -22,6 +22,7 @@ from bff.metrics import Metrics
 from bff.operations import Prepared
 from bff.tracing import CURRENT_BATCH, LoaderBatch
 from clients.recording import Exchange
+from resolvers.paths import paths_for
 
 logger = logging.getLogger("bff.operation")
 
@@ -44,6 +45,7 @@ class Observation:
         self._tracer = tracer
         self._metrics = metrics
         self._exchanges: list[Exchange] = []
+        self._degraded: dict[tuple[tuple[str | int, ...], str], dict[str, object]] = {}
         self._memo_hits: Counter[str] = Counter()
         self._cached_batches: list[str] = []
 
@@ -61,8 +63,30 @@ class Observation:
     def record(self, exchange: Exchange) -> None:
         if exchange.source == "network":
             self.network_calls += 1
+        elif exchange.source == "stale":
+            self._stale(exchange)
         if self.detailed:
             self._exchanges.append(exchange)
+
+    def _stale(self, exchange: Exchange) -> None:
+        """Stale data was served: say which fields carry it, and why."""
+        reason = exchange.error or "DOWNSTREAM_ERROR"
+        self._metrics.stale_served.labels(exchange.service, reason).inc()
+        for path in paths_for(exchange.ids):
+            self._degraded.setdefault(
+                (path, exchange.service),
+                {
+                    "path": list(path),
+                    "service": exchange.service,
+                    "ageSeconds": int(exchange.age or 0),
+                    "reason": reason,
+                },
+            )
+
+    @property
+    def degraded(self) -> list[dict[str, object]]:
+        """`extensions.degraded`: fields answered from stale data, in path order."""
+        return [self._degraded[key] for key in sorted(self._degraded, key=_sort_key)]
 
     @contextmanager
     def batch(self, loader: str, *, keys: int, requested: int) -> Iterator[object]:
@@ -119,6 +143,8 @@ class Observation:
             "error": exchange.error,
             "batchSize": exchange.batch_size,
             "ageSeconds": round(exchange.age, 1) if exchange.age is not None else None,
+            "attempt": exchange.attempt if exchange.attempt > 1 else None,
+            "hedge": True if exchange.hedge else None,
         }
         entry.update({key: value for key, value in optional.items() if value is not None})
         return entry
@@ -191,8 +217,15 @@ class Telemetry:
                     "client_version": client[1],
                     "duration_ms": round(seconds * 1000, 2),
                     "downstream_calls": observation.network_calls,
+                    "degraded_fields": len(observation.degraded),
                     "outcome": observation.outcome,
                     "error_codes": sorted(set(observation.error_codes)),
                 }
             },
         )
+
+
+def _sort_key(key: tuple[tuple[str | int, ...], str]) -> tuple[tuple[str, ...], str]:
+    """Sorted by path (list indexes by value), then service."""
+    path, service = key
+    return tuple(f"{part:010d}" if isinstance(part, int) else part for part in path), service

@@ -30,7 +30,7 @@ from opentelemetry.trace import Tracer
 
 from bff.cache_policy import CachePolicies, CachePolicy
 from bff.documents import DocumentCache
-from bff.executor import PlannedExecution
+from bff.executor import PathTrackingExecutor, PlannedExecution
 from bff.limits import LimitExceeded, Limits, check, measure
 from bff.plan import ObjectPlan, build_plan, condition_variables, plannable
 from bff.privacy import personal_variables
@@ -107,7 +107,7 @@ class Operations:
         self._strawberry = schema
         self._schema = schema._schema
         self._planned = planned
-        self._executor_class = schema.execution_context_class
+        self._executor_class = PathTrackingExecutor
         self._documents = DocumentCache(
             self._schema,
             document_cache_size,

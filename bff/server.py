@@ -19,7 +19,7 @@ def app_from_environ() -> Starlette:
     """The app factory uvicorn calls in each worker process."""
     settings = Settings.from_environ(os.environ)
     configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings)
+    app = create_app(settings, handle_signals=True)
     tune_garbage_collector()
     return app
 
@@ -49,7 +49,8 @@ def serve(settings: Settings) -> None:
         http="httptools",
         log_level=settings.log_level,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        # In-flight requests end within their budget; this bounds the wait regardless.
+        timeout_graceful_shutdown=max(1, round(settings.resilience.drain_timeout_s)),
         ssl_certfile=settings.http.tls_cert_file or None,
         ssl_keyfile=settings.http.tls_key_file or None,
     )

@@ -14,8 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from clients.breaker import BreakerPolicy
+from clients.hedging import HedgePolicy
 from clients.http import ServiceConfig
 from clients.registry import SERVICES
+from clients.resilience import ResiliencePolicy
+from clients.retry import BudgetPolicy, RetryPolicy
 
 Profile = Literal["demo", "production"]
 PROFILES: tuple[Profile, ...] = ("demo", "production")
@@ -126,6 +130,27 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ResilienceSettings:
+    """Time budgets, stale answers, load shedding and shutdown (see README, Resilience).
+
+    Retries, breakers and hedging are per service, in `ServiceConfig.resilience`.
+    """
+
+    operation_budget_s: float = 2.5
+    operation_budgets: Mapping[str, float] = field(default_factory=dict)
+    """Per operation name, overriding `operation_budget_s`."""
+    stale_if_error_s: float = 300.0
+    max_in_flight: int = 512
+    shutdown_delay_s: float = 0.0
+    drain_timeout_s: float = 10.0
+
+    def budget_for(self, operation_name: str | None) -> float:
+        if operation_name is None:
+            return self.operation_budget_s
+        return self.operation_budgets.get(operation_name, self.operation_budget_s)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     profile: Profile = "demo"
     host: str = "127.0.0.1"
@@ -154,6 +179,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=lambda: LimitSettings())
     rate_limit: RateLimitSettings = field(default_factory=lambda: RateLimitSettings())
     http: HttpSettings = field(default_factory=lambda: HttpSettings())
+    resilience: ResilienceSettings = field(default_factory=lambda: ResilienceSettings())
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -197,6 +223,7 @@ def _read(env: _Reader) -> Settings:
         "DOWNSTREAM_CLIENT_CERT", "", "client certificate (PEM) presented downstream (mTLS)"
     )
     client_key = env.text("DOWNSTREAM_CLIENT_KEY", "", "... and its private key (PEM)")
+    policy = _resilience_policy(env)
     services = {
         name: ServiceConfig(
             base_url=env.text(
@@ -204,15 +231,19 @@ def _read(env: _Reader) -> Settings:
                 f"http://127.0.0.1:{DEMO_PORTS[name]}",
                 f"base URL of the {name} service",
             ),
-            timeout_s=env.integer(
+            timeout_s=env.milliseconds(
                 f"{name.upper()}_TIMEOUT_MS",
                 timeout_ms,
                 f"overrides BFF_DOWNSTREAM_TIMEOUT_MS for {name}",
                 low=1,
-            )
-            / 1000,
+            ),
             connect_timeout_s=connect_ms / 1000,
-            max_connections=max_connections,
+            max_connections=env.integer(
+                f"{name.upper()}_MAX_CONNECTIONS",
+                max_connections,
+                f"overrides BFF_DOWNSTREAM_MAX_CONNECTIONS for {name}",
+                low=1,
+            ),
             health_path=env.text(
                 f"{name.upper()}_HEALTH_PATH", "/healthz", f"path /readyz probes on {name}"
             ),
@@ -224,6 +255,7 @@ def _read(env: _Reader) -> Settings:
             ca_bundle=ca_bundle or None,
             client_cert=client_cert or None,
             client_key=client_key or None,
+            resilience=policy,
         )
         for name in SERVICES
     }
@@ -247,10 +279,9 @@ def _read(env: _Reader) -> Settings:
             demo,
             "serve GraphiQL at GET /graphql (default: true in demo, false in production)",
         ),
-        readiness_timeout_s=env.integer(
+        readiness_timeout_s=env.milliseconds(
             "READINESS_TIMEOUT_MS", 1000, "time /readyz waits for each service", low=1
-        )
-        / 1000,
+        ),
         downstream_cache=env.boolean(
             "DOWNSTREAM_CACHE",
             True,
@@ -324,6 +355,7 @@ def _read(env: _Reader) -> Settings:
         limits=_limits(env),
         rate_limit=_rate_limit(env, demo),
         http=_http(env, demo),
+        resilience=_resilience(env, demo),
         log_level=env.choice(
             "LOG_LEVEL", ("debug", "info", "warning", "error"), "info", "least severe level logged"
         ),
@@ -429,6 +461,118 @@ def _http(env: _Reader, demo: bool) -> HttpSettings:
     )
 
 
+def _resilience_policy(env: _Reader) -> ResiliencePolicy:
+    return ResiliencePolicy(
+        retry=RetryPolicy(
+            attempts=env.integer(
+                "RETRY_ATTEMPTS",
+                3,
+                "tries per idempotent downstream call, the first included",
+                low=1,
+            ),
+            base_delay_s=env.milliseconds(
+                "RETRY_BASE_DELAY_MS",
+                25,
+                "ceiling of the first jittered wait; doubles each time",
+                low=0,
+            ),
+            max_delay_s=env.milliseconds(
+                "RETRY_MAX_DELAY_MS", 500, "largest ceiling of a jittered wait", low=0
+            ),
+        ),
+        budget=BudgetPolicy(
+            ratio=env.integer(
+                "RETRY_BUDGET_PERCENT",
+                10,
+                "retries and hedges may add this share of a service's calls (over 10 s)",
+                low=0,
+            )
+            / 100,
+            min_per_s=env.integer(
+                "RETRY_BUDGET_MIN_PER_S", 1, "retries always allowed per second and service", low=0
+            ),
+        ),
+        breaker=BreakerPolicy(
+            enabled=env.boolean("BREAKER", True, "a circuit breaker per downstream service"),
+            window_s=env.integer(
+                "BREAKER_WINDOW_S", 10, "seconds of calls the failure ratio is taken over", low=1
+            ),
+            min_calls=env.integer(
+                "BREAKER_MIN_CALLS", 20, "calls in the window before the breaker may open", low=1
+            ),
+            failure_ratio=env.integer(
+                "BREAKER_FAILURE_PERCENT", 50, "failed calls that open the breaker", low=1, high=100
+            )
+            / 100,
+            open_s=env.milliseconds(
+                "BREAKER_OPEN_MS", 5000, "how long an open breaker fails calls fast", low=1
+            ),
+            probes=env.integer(
+                "BREAKER_PROBES", 3, "successful trial calls that close the breaker again", low=1
+            ),
+        ),
+        hedge=HedgePolicy(
+            enabled=env.boolean(
+                "HEDGE", True, "send one duplicate of a read still unanswered after its p95"
+            ),
+            min_delay_s=env.milliseconds(
+                "HEDGE_MIN_DELAY_MS", 20, "never hedge sooner than this", low=0
+            ),
+        ),
+    )
+
+
+def _resilience(env: _Reader, demo: bool) -> ResilienceSettings:
+    return ResilienceSettings(
+        operation_budget_s=env.milliseconds(
+            "OPERATION_BUDGET_MS",
+            2500,
+            "time an operation may take in all; downstream calls get what is left",
+            low=1,
+        ),
+        operation_budgets=env.parsed(
+            "OPERATION_BUDGETS",
+            {},
+            "per-operation budgets in ms, e.g. `HomeFeed=1500,CategoryListing=3000`",
+            _budgets,
+            shown="",
+        ),
+        stale_if_error_s=env.integer(
+            "STALE_IF_ERROR_S",
+            300,
+            "how long past expiry a cached read may stand in for a failed one",
+            low=0,
+        ),
+        max_in_flight=env.integer(
+            "MAX_IN_FLIGHT",
+            512,
+            "operations answered at once; more get 503 with Retry-After",
+            low=1,
+        ),
+        shutdown_delay_s=env.milliseconds(
+            "SHUTDOWN_DELAY_MS",
+            0 if demo else 5000,
+            "on SIGTERM, time /readyz answers 503 before the server stops accepting "
+            "(default: 0 in demo, 5000 in production)",
+            low=0,
+        ),
+        drain_timeout_s=env.milliseconds(
+            "DRAIN_TIMEOUT_MS", 10_000, "time in-flight requests get to finish at shutdown", low=0
+        ),
+    )
+
+
+def _budgets(raw: str) -> dict[str, float]:
+    budgets: dict[str, float] = {}
+    for item in _list(raw):
+        name, equals, value = item.partition("=")
+        name = name.strip()
+        if not equals or not name or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(f"expected Name=milliseconds, got {item!r}")
+        budgets[name] = int(value) / 1000
+    return budgets
+
+
 def _tracing(env: _Reader) -> TracingSettings:
     endpoint = env.text(
         "OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL (`/v1/traces` added)"
@@ -494,6 +638,12 @@ class _Reader:
     def text(self, name: str, default: str, doc: str) -> str:
         return self._get(name, default, doc, str)
 
+    def parsed(
+        self, name: str, default: _T, doc: str, parse: Callable[[str], _T], *, shown: str
+    ) -> _T:
+        """A value with its own syntax; `parse` raises ValueError with the reason."""
+        return self._get(name, default, doc, parse, shown)
+
     def integer(
         self,
         name: str,
@@ -515,6 +665,10 @@ class _Reader:
             return value
 
         return self._get(name, default, doc, parse, shown)
+
+    def milliseconds(self, name: str, default: int, doc: str, *, low: int | None = None) -> float:
+        """A duration given in whole milliseconds, as seconds."""
+        return self.integer(name, default, doc, low=low) / 1000
 
     def boolean(self, name: str, default: bool, doc: str) -> bool:
         def parse(raw: str) -> bool:

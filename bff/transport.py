@@ -1,7 +1,8 @@
 """Downstream calls, traced and measured by wrapping each service's transport.
 
 Every call gets a CLIENT span (HTTP semantic-convention attributes, the route
-template the client passed in the request's extensions) and carries the W3C
+template the client passed in the request's extensions, and for retries and
+hedges `http.request.resend_count`) and carries the W3C
 `traceparent`/`tracestate`/`baggage` of that span, so the downstream service's
 own spans join the same trace. Its outcome and duration feed the metrics.
 """
@@ -43,6 +44,9 @@ class ObservedTransport(httpx.AsyncBaseTransport):
                 "bff.service": self._service,
             },
         ) as span:
+            resends = request.extensions.get("resend_count")
+            if resends:
+                span.set_attribute("http.request.resend_count", int(resends))
             PROPAGATOR.inject(request.headers)
             try:
                 response = await self._inner.handle_async_request(request)

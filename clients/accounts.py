@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from clients.base import ServiceClient
+from clients.base import PerId, ServiceClient, firsts
 from clients.decoding import JsonObject, choice, text, timestamp
 
 Tier = Literal["gold", "silver", "standard"]
@@ -41,12 +41,12 @@ class AccountsClient(ServiceClient):
             "/users/{id}", UserRecord.from_json, resource="user", key=user_id, path={"id": user_id}
         )
 
-    async def get_users(self, user_ids: Sequence[str]) -> dict[str, UserRecord]:
+    async def get_users(self, user_ids: Sequence[str]) -> PerId[UserRecord]:
         """The users found, by id; unknown ids are left out."""
         found = await self.get_batch(
             "/users", "ids", user_ids, UserRecord.from_json, _id, resource="users"
         )
-        return {user_id: users[0] for user_id, users in found.items() if users}
+        return firsts(found)
 
 
 def _id(user: UserRecord) -> str:

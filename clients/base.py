@@ -10,8 +10,15 @@ it stores and for how long) and through request coalescing (`clients.flight`):
 a read the cache cannot answer joins an identical call already under way, if
 any. Without a cache (`cache=None`) every read goes to the network.
 
+When a read fails (the service is down, slow, or its circuit open) and the
+cache still holds an expired answer within the stale-if-error window, that
+answer is returned instead and reported to the recorder as `stale`, so the
+BFF can say which fields are out of date. Batch reads report failures per id:
+an id the service could not answer maps to its `DownstreamError`.
+
 Per-request information (request id, caller, their `Authorization`, the
-recorder) travels in a `CallScope`; `scoped()` returns a cheap copy of the
+recorder, the deadline) travels in a `CallScope`; waiting on a call another
+request started ends at this request's own deadline. `scoped()` returns a cheap copy of the
 client bound to one, sharing the pool, the cap, the cache and the calls in
 flight.
 """
@@ -22,7 +29,7 @@ import asyncio
 import copy
 import time
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Self, TypeVar, cast
 from urllib.parse import quote
 
@@ -30,15 +37,19 @@ import httpx
 
 from clients.cache import CacheKey, Entry, Freshness, SharedCache, StoredKey
 from clients.decoding import JsonObject, RecordError, objects
-from clients.errors import BadResponse
+from clients.errors import BadResponse, DownstreamError, Timeout, Unavailable
 from clients.flight import InFlight, Outcome, join
 from clients.http import CallScope, ServiceConfig, ServiceHttp
+from clients.resilience import Resilience
 
 BATCH_LIMIT = 100
 """Most ids one batch request may name, per the downstream contract."""
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 Batch = dict[str, Outcome[tuple[object, ...]]]
+PerId = dict[str, _T | DownstreamError]
+"""A batch read's answer: per id, its value or why it could not be had."""
 
 
 class ServiceClient:
@@ -50,9 +61,10 @@ class ServiceClient:
         http: httpx.AsyncClient,
         config: ServiceConfig,
         cache: SharedCache | None = None,
+        resilience: Resilience | None = None,
     ) -> None:
         self.service = service
-        self._wire = ServiceHttp(service, http, config)
+        self._wire = ServiceHttp(service, http, config, resilience)
         self._cache = cache
         self._reads: InFlight[Outcome[object]] = InFlight()
         self._batches: InFlight[Batch] = InFlight()
@@ -69,6 +81,10 @@ class ServiceClient:
     async def ping(self) -> bool:
         """True when the service answers its health path with a 2xx."""
         return await self._wire.ping()
+
+    @property
+    def resilience(self) -> Resilience:
+        return self._wire.resilience
 
     def forget(self, resource: str, ids: Sequence[str]) -> None:
         """Drop cached reads of these ids: they have just changed."""
@@ -111,15 +127,21 @@ class ServiceClient:
             return await self._read(url, route, params, parse, cache_key, owner, hit)
 
         started = time.perf_counter()
-        task = self._reads.find(cache_key)
-        if task is None:
-            task = self._reads.start([cache_key], read)
-            outcome = await join(task)
-        else:
-            outcome = await join(task)
-            self._wire.record(self._scope, "GET", route, "in-flight", started)
-        if not outcome.serves(owner):
-            outcome = await read()
+        try:
+            task = self._reads.find(cache_key)
+            if task is None:
+                task = self._reads.start([cache_key], read)
+                outcome = await self._join(task)
+            else:
+                outcome = await self._join(task)
+                self._wire.record(self._scope, "GET", route, "in-flight", started)
+            if not outcome.serves(owner):
+                outcome = await read()
+        except DownstreamError as failure:
+            if hit is None or not _stands_in(failure) or not self._cache.may_serve_stale(hit[1]):
+                raise
+            self._record_stale(route, started, failure, [(key, hit[1])])
+            return cast(_T, hit[1].value)
         return cast(_T, outcome.value)
 
     async def get_items(
@@ -152,11 +174,12 @@ class ServiceClient:
         resource: str,
         variant: Hashable = None,
         params: Mapping[str, str] | None = None,
-    ) -> dict[str, tuple[_T, ...]]:
+    ) -> PerId[tuple[_T, ...]]:
         """Items per id, read in chunks of at most `BATCH_LIMIT` ids, cached per id.
 
         Every id asked for is a key of the answer; an id the service did not
-        return maps to an empty tuple.
+        return maps to an empty tuple, one it could not be asked about (and
+        that has no stale answer) to the `DownstreamError` that says why.
         """
         wanted = list(dict.fromkeys(ids))
         owner = self._scope.caller_id
@@ -167,17 +190,16 @@ class ServiceClient:
             )
 
         started = time.perf_counter()
-
+        found: dict[str, tuple[object, ...] | DownstreamError] = {}
         if self._cache is None:
-            fetched = await fetch(wanted)
-            return {
-                entity_id: cast(tuple[_T, ...], fetched[entity_id].value) for entity_id in wanted
-            }
-        found: dict[str, tuple[object, ...]] = {}
+            await self._fetch_into(found, wanted, fetch)
+            return cast(PerId[tuple[_T, ...]], found)
         waiting: dict[asyncio.Task[Batch], list[str]] = defaultdict(list)
         missing: list[str] = []
+        expired: dict[str, Entry] = {}
         now = self._cache.now()
         oldest = 0.0
+        answered = 0
         for entity_id in wanted:
             cache_key: CacheKey = (self.service, resource, entity_id, variant)
             hit = self._cache.lookup(cache_key, owner)
@@ -185,16 +207,19 @@ class ServiceClient:
                 self._cache.stats.hits += 1
                 found[entity_id] = cast(tuple[object, ...], hit[1].value)
                 oldest = max(oldest, hit[1].age(now))
+                answered += 1
                 continue
             self._cache.stats.misses += 1
+            if hit is not None:
+                expired[entity_id] = hit[1]
             task = self._batches.find(cache_key)
             if task is not None:
                 waiting[task].append(entity_id)
             else:
                 missing.append(entity_id)
-        if found:
+        if answered:
             self._wire.record(
-                self._scope, "GET", route, "shared", started, age=oldest, batch_size=len(found)
+                self._scope, "GET", route, "shared", started, age=oldest, batch_size=answered
             )
         joined = set(waiting)
         if missing:
@@ -202,7 +227,11 @@ class ServiceClient:
             waiting[self._batches.start(keys, lambda: fetch(missing))].extend(missing)
         refused: list[str] = []
         for task, entity_ids in waiting.items():
-            outcomes = await join(task)
+            try:
+                outcomes = await self._join(task)
+            except DownstreamError as failure:
+                found.update(dict.fromkeys(entity_ids, failure))
+                continue
             if task in joined:
                 self._wire.record(
                     self._scope, "GET", route, "in-flight", started, batch_size=len(entity_ids)
@@ -214,9 +243,9 @@ class ServiceClient:
                 else:
                     refused.append(entity_id)
         if refused:
-            own = await fetch(refused)
-            found.update((entity_id, own[entity_id].value) for entity_id in refused)
-        return {entity_id: cast(tuple[_T, ...], found[entity_id]) for entity_id in wanted}
+            await self._fetch_into(found, refused, fetch)
+        self._stand_in_stale(found, expired, route, started)
+        return cast(PerId[tuple[_T, ...]], {entity_id: found[entity_id] for entity_id in wanted})
 
     async def post_json(
         self,
@@ -236,6 +265,77 @@ class ServiceClient:
             return parse(obj)
         except RecordError as error:
             raise BadResponse(self.service, f"{self.service} sent an unexpected answer") from error
+
+    async def _join(self, task: asyncio.Task[_R]) -> _R:
+        """Wait for a shared call, but not past this request's deadline."""
+        left = self._scope.time_left()
+        if left is None:
+            return await join(task)
+        try:
+            async with asyncio.timeout(max(0.0, left)):
+                return await join(task)
+        except TimeoutError:
+            raise Timeout(
+                self.service, f"{self.service} did not answer within the operation's time budget"
+            ) from None
+
+    async def _fetch_into(
+        self,
+        found: dict[str, tuple[object, ...] | DownstreamError],
+        ids: list[str],
+        fetch: Callable[[list[str]], Awaitable[Batch]],
+    ) -> None:
+        try:
+            fetched = await fetch(ids)
+        except DownstreamError as failure:
+            found.update(dict.fromkeys(ids, failure))
+            return
+        found.update((entity_id, fetched[entity_id].value) for entity_id in ids)
+
+    def _stand_in_stale(
+        self,
+        found: dict[str, tuple[object, ...] | DownstreamError],
+        expired: Mapping[str, Entry],
+        route: str,
+        started: float,
+    ) -> None:
+        """Replace failed ids by expired answers still within the stale-if-error window."""
+        assert self._cache is not None
+        by_failure: dict[DownstreamError, list[tuple[str, Entry]]] = defaultdict(list)
+        for entity_id, value in found.items():
+            entry = expired.get(entity_id)
+            if (
+                isinstance(value, DownstreamError)
+                and _stands_in(value)
+                and entry is not None
+                and self._cache.may_serve_stale(entry)
+            ):
+                by_failure[value].append((entity_id, entry))
+        for failure, stale in by_failure.items():
+            for entity_id, entry in stale:
+                found[entity_id] = cast(tuple[object, ...], entry.value)
+            self._record_stale(route, started, failure, stale)
+
+    def _record_stale(
+        self,
+        route: str,
+        started: float,
+        failure: DownstreamError,
+        stale: Sequence[tuple[str, Entry]],
+    ) -> None:
+        assert self._cache is not None
+        now = self._cache.now()
+        self._wire.record(
+            self._scope,
+            "GET",
+            route,
+            "stale",
+            started,
+            error=failure.code,
+            age=max(entry.age(now) for _, entry in stale),
+            batch_size=len(stale),
+            ids=tuple(entity_id for entity_id, _ in stale),
+        )
 
     async def _read(
         self,
@@ -320,3 +420,17 @@ def _url(route: str, path: Mapping[str, str] | None) -> str:
 
 def _items(page: JsonObject) -> list[JsonObject]:
     return objects(page, "items")
+
+
+def _stands_in(failure: DownstreamError) -> bool:
+    """Failures a stale answer may cover: the service could not answer, not "no"."""
+    return isinstance(failure, Timeout | Unavailable | BadResponse)
+
+
+def firsts(found: PerId[tuple[_T, ...]]) -> PerId[_T]:
+    """For endpoints with one item per id: that item; ids without one are left out."""
+    return {
+        key: items if isinstance(items, DownstreamError) else items[0]
+        for key, items in found.items()
+        if isinstance(items, DownstreamError) or items
+    }

@@ -15,6 +15,8 @@ Two cache layers sit between resolvers and downstream services:
 
 Entries carry the response's `ETag`, so an expired (or `no-cache`) entry is
 revalidated with `If-None-Match` and a `304` refreshes it without a body.
+An expired entry is kept until evicted: when a read fails, it may still be
+served for a while (`stale-if-error`, `may_serve_stale`), marked as stale.
 Batch reads are stored per id, so `ids=p1,p2` then `ids=p2,p3` fetches only
 `p3`. The cache is bounded by entry count and by approximate bytes (the size
 of the JSON each entry came from), evicting the least recently used.
@@ -44,6 +46,8 @@ class Freshness:
     max_age: float = 0.0
     revalidate: bool = False
     private: bool = False
+    stale_if_error: float | None = None
+    """Seconds past expiry the response may still stand in for a failed read (RFC 5861)."""
 
     @classmethod
     def parse(cls, header: str | None) -> Freshness:
@@ -61,6 +65,7 @@ class Freshness:
             max_age=max_age or 0.0,
             revalidate=revalidate,
             private="private" in directives,
+            stale_if_error=_seconds(directives.get("stale-if-error")),
         )
 
 
@@ -86,6 +91,10 @@ class Entry:
 
     def age(self, now: float) -> float:
         return now - self.stored_at
+
+    def expired_for(self, now: float) -> float:
+        """Seconds since the entry stopped being fresh (negative while fresh)."""
+        return now - self.stored_at - (0.0 if self.freshness.revalidate else self.freshness.max_age)
 
 
 @dataclass
@@ -132,9 +141,11 @@ class SharedCache:
         *,
         max_entries: int = 50_000,
         max_bytes: int = 64 * 1024 * 1024,
+        stale_if_error_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_bytes = max_bytes
+        self.stale_if_error_s = stale_if_error_s
         self.stats = CacheStats()
         self.now = clock
         self._entries = _Entries(max_entries, max_bytes, self.stats)
@@ -146,6 +157,17 @@ class SharedCache:
             if entry is not None:
                 return stored_key, entry
         return None
+
+    def may_serve_stale(self, entry: Entry) -> bool:
+        """May this expired entry stand in for a read that just failed?
+
+        Within the window the response's own `stale-if-error` gives, else
+        within the cache's configured one.
+        """
+        window = entry.freshness.stale_if_error
+        if window is None:
+            window = self.stale_if_error_s
+        return entry.expired_for(self.now()) <= window
 
     def put(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clients.base import ServiceClient
+from clients.base import PerId, ServiceClient, firsts
 from clients.decoding import JsonObject, integer, objects, optional_text, text
 
 
@@ -72,12 +72,12 @@ class CatalogClient(ServiceClient):
             path={"id": product_id},
         )
 
-    async def get_products(self, product_ids: Sequence[str]) -> dict[str, ProductRecord]:
+    async def get_products(self, product_ids: Sequence[str]) -> PerId[ProductRecord]:
         """The products found, by id; unknown ids are left out."""
         found = await self.get_batch(
             "/products", "ids", product_ids, ProductRecord.from_json, _id, resource="products"
         )
-        return {product_id: items[0] for product_id, items in found.items() if items}
+        return firsts(found)
 
     async def list_products(
         self, *, category_id: str | None, limit: int, cursor: str | None

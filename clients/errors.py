@@ -1,14 +1,15 @@
 """Downstream failures, as the layers above the clients see them.
 
 Every failure of a downstream call surfaces as exactly one of these, translated
-from HTTP statuses and transport exceptions in one place (`clients.base`):
+from HTTP statuses and transport exceptions in one place (`clients.http`):
 
     DownstreamError        a call failed; names the service and a GraphQL code
     ├── NotFound           404: no such resource               NOT_FOUND
     ├── Rejected           400 / 422: the input was refused     BAD_USER_INPUT
     ├── Conflict           409: the current state forbids it    CONFLICT
     ├── Unavailable        refused connection, 5xx              DOWNSTREAM_UNAVAILABLE
-    ├── Timeout            no answer within the timeout         DOWNSTREAM_TIMEOUT
+    │   └── CircuitOpen    not even tried: the breaker is open   DOWNSTREAM_UNAVAILABLE
+    ├── Timeout            no answer within the timeout, 504    DOWNSTREAM_TIMEOUT
     └── BadResponse        an answer that breaks the contract   DOWNSTREAM_BAD_RESPONSE
 
 Messages are written for the frontend developer who reads them: they name the
@@ -45,6 +46,10 @@ class Conflict(DownstreamError):
 
 class Unavailable(DownstreamError):
     code = "DOWNSTREAM_UNAVAILABLE"
+
+
+class CircuitOpen(Unavailable):
+    """The service failed so often lately that it is not being called for a while."""
 
 
 class Timeout(DownstreamError):

@@ -1,11 +1,23 @@
 """One service's end of the wire: configuration, sending, and what can go wrong.
 
 `ServiceHttp` wraps the long-lived `httpx.AsyncClient` of one downstream
-service (its pool and keep-alive) and turns every exchange into a response or
-one of the `clients.errors` exceptions, in one place. It caps calls in flight
-at the pool size, so requests never queue inside httpcore's pool (whose
-waiting-list scans wedge the event loop under load), and its timeout covers
-that wait too. Each exchange is reported to the request's `Recorder`.
+service (its pool and keep-alive) and turns every call into a response or
+one of the `clients.errors` exceptions, in one place. Around each call it
+applies the service's protections (`clients.resilience`):
+
+- the caller's deadline: each attempt gets the smaller of the service's
+  timeout and the operation's time left, and says so downstream in
+  `X-Request-Timeout-Ms`; with no time left nothing is sent;
+- a bulkhead: calls in flight are capped at the pool size, so requests never
+  queue inside httpcore's pool (whose waiting-list scans wedge the event loop
+  under load) and a slow service cannot take more than its share; the wait
+  for a slot counts against the timeout;
+- the circuit breaker: while it is open, calls fail at once;
+- retries of idempotent calls, within policy, deadline and retry budget;
+- hedging: an idempotent read still unanswered after its route's usual
+  latency is sent once more, and the first good answer wins.
+
+Each attempt is reported to the request's `Recorder`.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ import asyncio
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import orjson
@@ -22,6 +34,7 @@ import orjson
 from clients.decoding import JsonObject
 from clients.errors import (
     BadResponse,
+    CircuitOpen,
     Conflict,
     DownstreamError,
     NotFound,
@@ -30,6 +43,11 @@ from clients.errors import (
     Unavailable,
 )
 from clients.recording import Exchange, Recorder, Source
+from clients.resilience import Resilience, ResiliencePolicy
+from clients.retry import RETRYABLE_STATUSES, retry_after
+
+MIN_ATTEMPT_S = 0.01
+"""An attempt with less time than this left is not worth sending."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +66,7 @@ class ServiceConfig:
     client_cert: str | None = None
     """A client certificate (PEM) to present, for mutual TLS."""
     client_key: str | None = None
+    resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +78,11 @@ class CallScope:
     authorization: str | None = None
     """The caller's own `Authorization` header, passed on where the service allows."""
     recorder: Recorder | None = None
+    deadline: float | None = None
+    """`time.monotonic()` by which the operation must be answered; None: no budget."""
+
+    def time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
 
 TransportWrapper = Callable[[str, httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
@@ -91,9 +115,30 @@ def open_http(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One logical call, the same for each of its attempts."""
+
+    method: str
+    url: str
+    route: str
+    params: Mapping[str, str] | None
+    content: bytes | None
+    headers: dict[str, str]
+    batch_size: int | None
+    idempotent: bool
+
+
 class ServiceHttp:
-    def __init__(self, service: str, http: httpx.AsyncClient, config: ServiceConfig) -> None:
+    def __init__(
+        self,
+        service: str,
+        http: httpx.AsyncClient,
+        config: ServiceConfig,
+        resilience: Resilience | None = None,
+    ) -> None:
         self.service = service
+        self.resilience = resilience or Resilience(service, config.resilience)
         self._http = http
         self._health_path = config.health_path
         self._timeout_s = config.timeout_s
@@ -124,6 +169,9 @@ class ServiceHttp:
         error: str | None = None,
         batch_size: int | None = None,
         age: float | None = None,
+        attempt: int = 1,
+        hedge: bool = False,
+        ids: tuple[str, ...] = (),
     ) -> None:
         """Tell the request's recorder about one read or call, if it has one."""
         if scope.recorder is not None:
@@ -139,6 +187,9 @@ class ServiceHttp:
                     error=error,
                     batch_size=batch_size,
                     age=age,
+                    attempt=attempt,
+                    hedge=hedge,
+                    ids=ids,
                 )
             )
 
@@ -154,31 +205,45 @@ class ServiceHttp:
         headers: Mapping[str, str] | None = None,
         batch_size: int | None = None,
     ) -> httpx.Response:
-        """One exchange; any status but 2xx and 304 raises the matching error.
+        """One call, retried as policy allows; any final status but 2xx and 304 raises.
 
         The route template travels in the request's extensions, for whatever
         observes the transport (spans, metrics).
         """
-        started = time.perf_counter()
+        call = self._call(scope, method, url, route, params, body, headers, batch_size)
+        resilience = self.resilience
+        # The breaker judges calls as their callers saw them: after retries.
+        ticket = resilience.breaker.acquire()
+        if ticket is None:
+            raise self._refused(scope, call, 1, self._circuit_open())
+        resilience.budget.deposit()
+        attempt = 1
         try:
-            response = await self._exchange(scope, method, url, route, params, body, headers)
-        except DownstreamError as failure:
-            self.record(
-                scope, method, route, "network", started, error=failure.code, batch_size=batch_size
-            )
+            while True:
+                outcome, cut_short = await self._attempt(scope, call, attempt)
+                wait = self._retry_wait(scope, call, attempt, outcome)
+                if wait is None:
+                    break
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                attempt += 1
+                if resilience.breaker.state == "open":
+                    outcome = self._refused(scope, call, attempt, self._circuit_open())
+                    break
+        except BaseException:
+            resilience.breaker.release(ticket, ok=None)
             raise
-        self.record(
-            scope,
-            method,
-            route,
-            "network",
-            started,
-            status=response.status_code,
-            batch_size=batch_size,
-        )
-        return self._checked(response, method)
+        resilience.breaker.release(ticket, ok=_verdict(outcome, cut_short))
+        if isinstance(outcome, DownstreamError):
+            raise outcome
+        return self._checked(outcome, method)
 
-    async def _exchange(
+    def _circuit_open(self) -> CircuitOpen:
+        return CircuitOpen(
+            self.service, f"{self.service} is unavailable (failing fast while it recovers)"
+        )
+
+    def _call(
         self,
         scope: CallScope,
         method: str,
@@ -187,7 +252,8 @@ class ServiceHttp:
         params: Mapping[str, str] | None,
         body: Mapping[str, object] | None,
         headers: Mapping[str, str] | None,
-    ) -> httpx.Response:
+        batch_size: int | None,
+    ) -> _Call:
         # Only headers the BFF sets itself go downstream: nothing a client sent
         # (X-User-Id, X-Forwarded-*, hop-by-hop headers) is ever passed through.
         request_headers: dict[str, str] = {}
@@ -201,22 +267,176 @@ class ServiceHttp:
         if body is not None:
             content = orjson.dumps(body)
             request_headers["content-type"] = "application/json"
+        named = {name.lower() for name in headers or ()}
+        idempotent = method == "GET" or "idempotency-key" in named
+        return _Call(method, url, route, params, content, request_headers, batch_size, idempotent)
+
+    async def _attempt(
+        self, scope: CallScope, call: _Call, attempt: int
+    ) -> tuple[httpx.Response | DownstreamError, bool]:
+        """One attempt (perhaps hedged), unless the deadline has passed.
+
+        Also says whether the caller's deadline cut the attempt's time to less
+        than half the service's timeout: a timeout then says little about the
+        service.
+        """
+        allowed = self._timeout_s
+        left = scope.time_left()
+        if left is not None and left < allowed:
+            if left < MIN_ATTEMPT_S:
+                spent = Timeout(
+                    self.service,
+                    f"{self.service} was not asked: the operation's time budget ran out",
+                )
+                return self._refused(scope, call, attempt, spent), True
+            allowed = left
+        try:
+            response = await self._hedged(scope, call, allowed, allowed < self._timeout_s, attempt)
+        except DownstreamError as failure:
+            return failure, allowed < self._timeout_s / 2
+        return response, False
+
+    def _refused(
+        self, scope: CallScope, call: _Call, attempt: int, error: DownstreamError
+    ) -> DownstreamError:
+        self.record(
+            scope,
+            call.method,
+            call.route,
+            "refused",
+            time.perf_counter(),
+            error=error.code,
+            batch_size=call.batch_size,
+            attempt=attempt,
+        )
+        return error
+
+    async def _hedged(
+        self, scope: CallScope, call: _Call, allowed_s: float, budget_bound: bool, attempt: int
+    ) -> httpx.Response:
+        """The attempt, plus one duplicate if it is late and the budget allows."""
+        delay = self.resilience.tracker(call.route).delay() if call.idempotent else None
+        if delay is None or delay >= allowed_s:
+            return await self._exchange(scope, call, allowed_s, budget_bound, attempt)
+        first = asyncio.ensure_future(self._exchange(scope, call, allowed_s, budget_bound, attempt))
+        tasks = [first]
+        try:
+            done, _ = await asyncio.wait(tasks, timeout=delay)
+            if done:
+                return first.result()
+            if not self.resilience.budget.withdraw():
+                self.resilience.refused("budget")
+                return await first
+            self.resilience.hedged()
+            tasks.append(
+                asyncio.ensure_future(
+                    self._exchange(
+                        scope, call, allowed_s - delay, budget_bound, attempt, hedge=True
+                    )
+                )
+            )
+            return await _first_answer(tasks)
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+
+    async def _exchange(
+        self,
+        scope: CallScope,
+        call: _Call,
+        allowed_s: float,
+        budget_bound: bool,
+        attempt: int,
+        *,
+        hedge: bool = False,
+    ) -> httpx.Response:
+        """One request on the wire; transport failures become `DownstreamError`s."""
+        started = time.perf_counter()
+        until = time.monotonic() + allowed_s
+        response: httpx.Response | None = None
+        failure: DownstreamError | None = None
+        cause: Exception | None = None
         try:
             # The timeout covers the wait for a free connection slot as well.
-            async with asyncio.timeout(self._timeout_s), self._gate:
+            async with asyncio.timeout(allowed_s), self._gate:
+                left = until - time.monotonic()
+                if left < MIN_ATTEMPT_S:  # the wait for a slot took the time there was
+                    raise TimeoutError
                 response = await self._http.request(
-                    method,
-                    url,
-                    params=params,
-                    content=content,
-                    headers=request_headers,
-                    extensions={"route": route},
+                    call.method,
+                    call.url,
+                    params=call.params,
+                    content=call.content,
+                    headers={**call.headers, "x-request-timeout-ms": str(int(left * 1000))},
+                    extensions={"route": call.route, "resend_count": attempt - 1 + hedge},
                 )
         except (httpx.TimeoutException, TimeoutError) as error:
-            raise Timeout(self.service, f"{self.service} did not answer in time") from error
+            failure, cause = (
+                Timeout(
+                    self.service,
+                    f"{self.service} did not answer within the operation's time budget"
+                    if budget_bound
+                    else f"{self.service} did not answer in time",
+                ),
+                error,
+            )
         except httpx.TransportError as error:
-            raise Unavailable(self.service, f"{self.service} is unavailable") from error
+            failure, cause = Unavailable(self.service, f"{self.service} is unavailable"), error
+        self.record(
+            scope,
+            call.method,
+            call.route,
+            "network",
+            started,
+            status=response.status_code if response is not None else None,
+            error=failure.code if failure is not None else None,
+            batch_size=call.batch_size,
+            attempt=attempt,
+            hedge=hedge,
+        )
+        if failure is not None:
+            raise failure from cause
+        assert response is not None
+        if response.status_code < 500:
+            self.resilience.tracker(call.route).observe(time.perf_counter() - started)
         return response
+
+    def _retry_wait(
+        self,
+        scope: CallScope,
+        call: _Call,
+        attempt: int,
+        outcome: httpx.Response | DownstreamError,
+    ) -> float | None:
+        """Seconds to wait before trying again, or None: this outcome is final."""
+        asked = None
+        if isinstance(outcome, httpx.Response):
+            if outcome.status_code not in RETRYABLE_STATUSES:
+                return None
+            reason = str(outcome.status_code)
+            asked = retry_after(outcome.headers.get("retry-after"))
+        elif isinstance(outcome, Timeout):
+            reason = "timeout"
+        elif isinstance(outcome, Unavailable) and not isinstance(outcome, CircuitOpen):
+            reason = "unavailable"
+        else:
+            return None
+        policy = self.resilience.policy.retry
+        if not call.idempotent or attempt >= policy.attempts:
+            return None
+        wait = policy.backoff(attempt, self.resilience.rng)
+        if asked is not None:
+            wait = max(wait, asked)
+        left = scope.time_left()
+        if left is not None and wait + MIN_ATTEMPT_S > left:
+            self.resilience.refused("deadline")
+            return None
+        if not self.resilience.budget.withdraw():
+            self.resilience.refused("budget")
+            return None
+        self.resilience.retried(reason)
+        return wait
 
     def _checked(self, response: httpx.Response, method: str) -> httpx.Response:
         status = response.status_code
@@ -231,6 +451,9 @@ class ServiceHttp:
             raise Rejected(self.service, detail or f"{self.service} refused the input")
         if status == 409:
             raise Conflict(self.service, detail or f"{self.service} refused the change")
+        if status == 504:
+            # The service (or a gateway before it) gave up waiting: a timeout.
+            raise Timeout(self.service, f"{self.service} did not answer in time (HTTP 504)")
         if status >= 500:
             raise Unavailable(self.service, f"{self.service} is unavailable (HTTP {status})")
         raise BadResponse(self.service, f"{self.service} answered with HTTP {status}")
@@ -264,3 +487,34 @@ def _error_message(response: httpx.Response) -> str | None:
     error = decoded.get("error") if isinstance(decoded, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     return message if isinstance(message, str) and message else None
+
+
+async def _first_answer(tasks: list[asyncio.Task[httpx.Response]]) -> httpx.Response:
+    """The first response below 500; else the last response, else the first failure."""
+    pending = set(tasks)
+    fallback: httpx.Response | None = None
+    failure: BaseException | None = None
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            error = task.exception()
+            if error is None:
+                response = task.result()
+                if response.status_code < 500:
+                    return response
+                fallback = response
+            elif failure is None:
+                failure = error
+    if fallback is not None:
+        return fallback
+    assert failure is not None
+    raise failure
+
+
+def _verdict(outcome: httpx.Response | DownstreamError, cut_short: bool) -> bool | None:
+    """What a call's final outcome says about the service's health; None: nothing."""
+    if isinstance(outcome, httpx.Response):
+        return outcome.status_code < 500
+    if isinstance(outcome, CircuitOpen) or (isinstance(outcome, Timeout) and cut_short):
+        return None
+    return not isinstance(outcome, Timeout | Unavailable)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clients.base import ServiceClient
+from clients.base import PerId, ServiceClient, firsts
 from clients.decoding import JsonObject, integer, text
 
 
@@ -25,7 +25,7 @@ class StockRecord:
 
 
 class InventoryClient(ServiceClient):
-    async def get_stock(self, product_ids: Sequence[str]) -> dict[str, StockRecord]:
+    async def get_stock(self, product_ids: Sequence[str]) -> PerId[StockRecord]:
         """Stock by product id; products without a stock record are left out."""
         found = await self.get_batch(
             "/stock",
@@ -35,7 +35,7 @@ class InventoryClient(ServiceClient):
             _product_id,
             resource="stock",
         )
-        return {product_id: items[0] for product_id, items in found.items() if items}
+        return firsts(found)
 
     def forget_stock(self, product_ids: Sequence[str]) -> None:
         """Stock of these products changed (an order was placed)."""

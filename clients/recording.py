@@ -1,7 +1,9 @@
 """What a request's downstream reads cost, as the request saw them.
 
 A `Recorder` in the request's `CallScope` hears about every exchange: network
-calls, and reads the shared cache or a call already in flight answered. The
+calls (each attempt, retries and hedges included), reads the shared cache or a
+call already in flight answered, stale answers served because a call failed,
+and calls refused before they were sent. The
 BFF uses this for the debug timeline and per-operation call counts; tracing
 and metrics of network calls come from wrapping the transport instead.
 """
@@ -11,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-Source = Literal["network", "shared", "in-flight"]
+Source = Literal["network", "shared", "in-flight", "stale", "refused"]
+"""Who answered: the service, the shared cache, a call already under way, an
+expired cache entry served because the service failed, or nobody: the call was
+refused before it was sent (open circuit, time budget spent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +35,13 @@ class Exchange:
     batch_size: int | None = None
     """Ids named by a batch read (for shared hits: ids the cache answered)."""
     age: float | None = None
-    """Seconds since a shared-cache answer was fetched."""
+    """Seconds since a shared-cache (or stale) answer was fetched."""
+    attempt: int = 1
+    """1 for a first attempt, 2 for the first retry, ..."""
+    hedge: bool = False
+    """A duplicate sent because the first attempt was late."""
+    ids: tuple[str, ...] = ()
+    """For stale answers: the ids (or cache keys) served stale."""
 
 
 class Recorder(Protocol):

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 import httpx
 
 from clients.accounts import AccountsClient
 from clients.base import ServiceClient
+from clients.breaker import State
 from clients.cache import SharedCache
 from clients.catalog import CatalogClient
 from clients.http import CallScope, ServiceConfig, TransportWrapper, open_http
 from clients.inventory import InventoryClient
 from clients.orders import OrdersClient
 from clients.recommendations import RecommendationsClient
+from clients.resilience import Resilience, ResilienceEvents
 from clients.reviews import ReviewsClient
 
 SERVICES = ("accounts", "catalog", "inventory", "reviews", "orders", "recommendations")
@@ -49,22 +52,34 @@ class Clients:
     async def aclose(self) -> None:
         await asyncio.gather(*(client.aclose() for client in self.all().values()))
 
+    def circuits(self) -> dict[str, State]:
+        """Each service's circuit-breaker state."""
+        return {name: client.resilience.breaker.state for name, client in self.all().items()}
+
 
 def open_clients(
     configs: Mapping[str, ServiceConfig],
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     cache: SharedCache | None = None,
     wrap: TransportWrapper | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    events: ResilienceEvents | None = None,
 ) -> Clients:
     """Open one pooled client per service, all sharing `cache` (None: no caching).
 
-    `transports` replaces the network in tests; `wrap` wraps every transport.
+    `transports` replaces the network in tests; `wrap` wraps every transport;
+    `clock` drives breakers and retry budgets; `events` hears what they do.
     """
 
-    def http(service: str) -> tuple[str, httpx.AsyncClient, ServiceConfig, SharedCache | None]:
+    def http(
+        service: str,
+    ) -> tuple[str, httpx.AsyncClient, ServiceConfig, SharedCache | None, Resilience]:
         config = configs[service]
         transport = (transports or {}).get(service)
-        return service, open_http(config, transport, service=service, wrap=wrap), config, cache
+        resilience = Resilience(service, config.resilience, clock=clock, events=events)
+        client = open_http(config, transport, service=service, wrap=wrap)
+        return service, client, config, cache, resilience
 
     return Clients(
         accounts=AccountsClient(*http("accounts")),

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from clients.base import ServiceClient
+from clients.base import PerId, ServiceClient, firsts
 from clients.decoding import JsonObject, integer, optional_number, text, timestamp
+from clients.errors import DownstreamError
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ class RatingSummaryRecord:
 class ReviewsClient(ServiceClient):
     async def get_reviews_for_products(
         self, product_ids: Sequence[str], *, limit: int
-    ) -> dict[str, tuple[ReviewRecord, ...]]:
+    ) -> PerId[tuple[ReviewRecord, ...]]:
         """Per product, its newest reviews first, at most `limit`."""
         found = await self.get_batch(
             "/reviews",
@@ -67,7 +68,7 @@ class ReviewsClient(ServiceClient):
 
     async def get_reviews_by_authors(
         self, author_ids: Sequence[str], *, limit: int
-    ) -> dict[str, tuple[ReviewRecord, ...]]:
+    ) -> PerId[tuple[ReviewRecord, ...]]:
         """Per author, their newest reviews first, at most `limit`."""
         found = await self.get_batch(
             "/reviews",
@@ -81,7 +82,7 @@ class ReviewsClient(ServiceClient):
         )
         return {key: _newest_first(reviews) for key, reviews in found.items()}
 
-    async def get_summaries(self, product_ids: Sequence[str]) -> dict[str, RatingSummaryRecord]:
+    async def get_summaries(self, product_ids: Sequence[str]) -> PerId[RatingSummaryRecord]:
         """Rating summaries by product id; unknown products are left out."""
         found = await self.get_batch(
             "/reviews/summary",
@@ -91,7 +92,7 @@ class ReviewsClient(ServiceClient):
             _summary_product_id,
             resource="summaries",
         )
-        return {product_id: items[0] for product_id, items in found.items() if items}
+        return firsts(found)
 
     async def create_review(
         self, *, product_id: str, author_id: str, rating: int, body: str
@@ -108,8 +109,12 @@ class ReviewsClient(ServiceClient):
         return review
 
 
-def _newest_first(reviews: tuple[ReviewRecord, ...]) -> tuple[ReviewRecord, ...]:
+def _newest_first(
+    reviews: tuple[ReviewRecord, ...] | DownstreamError,
+) -> tuple[ReviewRecord, ...] | DownstreamError:
     # Batch answers group reviews in no guaranteed order.
+    if isinstance(reviews, DownstreamError):
+        return reviews
     return tuple(sorted(reviews, key=lambda review: review.created_at, reverse=True))
 
 

@@ -10,6 +10,10 @@ Two cache layers sit between resolvers and downstream services:
 
 `build_loaders(..., batching=False)` swaps in loaders that make one call per
 `load()` with no memo: the field-by-field baseline the benchmark compares with.
+
+A batch read may fail for some ids and not others: each key then resolves to
+its own value or its own error. Observed loaders also remember which fields
+(`resolvers.paths`) asked for each key.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from asyncio import Future
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, cast
@@ -25,6 +29,7 @@ from typing import Generic, Protocol, TypeVar, cast
 from aiodataloader import DataLoader
 
 from clients.accounts import UserRecord
+from clients.base import PerId
 from clients.catalog import CategoryRecord, ProductRecord
 from clients.errors import DownstreamError, NotFound
 from clients.inventory import StockRecord
@@ -32,6 +37,7 @@ from clients.orders import OrderRecord
 from clients.recommendations import Model, RecommendationsRecord
 from clients.registry import Clients
 from clients.reviews import RatingSummaryRecord, ReviewRecord
+from resolvers.paths import FIELD_PATH, LOADING, FieldPath
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -121,26 +127,30 @@ def build_loaders(
         )
         return cast("Loader[K, V]", batched)
 
-    async def users(ids: list[str]) -> list[UserRecord | None]:
+    async def users(ids: list[str]) -> list[UserRecord | BaseException | None]:
         found = await clients.accounts.get_users(ids)
         return [found.get(user_id) for user_id in ids]
 
-    async def products(ids: list[str]) -> list[ProductRecord | None]:
+    async def products(ids: list[str]) -> list[ProductRecord | BaseException | None]:
         found = await clients.catalog.get_products(ids)
         return [found.get(product_id) for product_id in ids]
 
-    async def stock(ids: list[str]) -> list[StockRecord | None]:
+    async def stock(ids: list[str]) -> list[StockRecord | BaseException | None]:
         found = await clients.inventory.get_stock(ids)
         return [found.get(product_id) for product_id in ids]
 
-    async def ratings(ids: list[str]) -> list[RatingSummaryRecord | None]:
+    async def ratings(ids: list[str]) -> list[RatingSummaryRecord | BaseException | None]:
         found = await clients.reviews.get_summaries(ids)
         return [found.get(product_id) for product_id in ids]
 
-    async def reviews_by_product(keys: list[ReviewsKey]) -> list[tuple[ReviewRecord, ...]]:
+    async def reviews_by_product(
+        keys: list[ReviewsKey],
+    ) -> list[tuple[ReviewRecord, ...] | BaseException]:
         return await _per_limit(keys, clients.reviews.get_reviews_for_products)
 
-    async def reviews_by_author(keys: list[ReviewsKey]) -> list[tuple[ReviewRecord, ...]]:
+    async def reviews_by_author(
+        keys: list[ReviewsKey],
+    ) -> list[tuple[ReviewRecord, ...] | BaseException]:
         return await _per_limit(keys, clients.reviews.get_reviews_by_authors)
 
     # The contract has no batch form for the reads below: the loader still
@@ -207,18 +217,45 @@ class _ObservedDataLoader(DataLoader[K, V | BaseException]):
         self._run_batch = batch
         self._observer = observer
         self._requested = 0
+        self._paths: defaultdict[K, list[FieldPath]] = defaultdict(list)
         super().__init__(batch_load_fn=self._observed_batch)
 
     def load(self, key: K) -> Future[V | BaseException]:
         self._requested += 1
+        path = FIELD_PATH.get()
+        if path is not None:
+            self._paths[key].append(path)
         if self.cache and key in self._cache:
             self._observer.memo_hit(self._name)
         return super().load(key)
 
     async def _observed_batch(self, keys: list[K]) -> list[V | BaseException]:
         requested, self._requested = self._requested, 0
-        with self._observer.batch(self._name, keys=len(keys), requested=requested):
-            return list(await self._run_batch(keys))
+        token = LOADING.set(_Waiting(keys, self._paths))
+        try:
+            with self._observer.batch(self._name, keys=len(keys), requested=requested):
+                return list(await self._run_batch(keys))
+        finally:
+            LOADING.reset(token)
+
+
+class _Waiting(Generic[K]):
+    """The fields waiting on one loader batch, by key."""
+
+    def __init__(self, keys: list[K], paths: Mapping[K, list[FieldPath]]) -> None:
+        self._keys = keys
+        self._paths = paths
+
+    def paths_for(self, ids: Sequence[str]) -> list[FieldPath]:
+        wanted = set(ids)
+        matched = [key for key in self._keys if _entity_id(key) in wanted]
+        # A read named by something other than the keys' ids: every field of the batch.
+        return [path for key in matched or self._keys for path in self._paths.get(key, ())]
+
+
+def _entity_id(key: Hashable) -> object:
+    """The id a loader key reads: the key itself, or the first part of a compound key."""
+    return key[0] if isinstance(key, tuple) and key else key
 
 
 def _observed(name: str, batch: BatchFn[K, V], observer: LoaderObserver) -> BatchFn[K, V]:
@@ -231,8 +268,8 @@ def _observed(name: str, batch: BatchFn[K, V], observer: LoaderObserver) -> Batc
 
 async def _per_limit(
     keys: list[ReviewsKey],
-    fetch: Callable[..., Awaitable[dict[str, tuple[ReviewRecord, ...]]]],
-) -> list[tuple[ReviewRecord, ...]]:
+    fetch: Callable[..., Awaitable[PerId[tuple[ReviewRecord, ...]]]],
+) -> list[tuple[ReviewRecord, ...] | BaseException]:
     """One batch call per distinct limit; each key gets its owner's reviews."""
     ids_by_limit: dict[int, list[str]] = defaultdict(list)
     for owner_id, limit in keys:
@@ -240,7 +277,11 @@ async def _per_limit(
     limits = list(ids_by_limit)
     pages = await asyncio.gather(*(fetch(ids_by_limit[limit], limit=limit) for limit in limits))
     found = {limit: page for limit, page in zip(limits, pages, strict=True)}
-    return [found[limit].get(owner_id, ())[:limit] for owner_id, limit in keys]
+    answers: list[tuple[ReviewRecord, ...] | BaseException] = []
+    for owner_id, limit in keys:
+        reviews = found[limit].get(owner_id, ())
+        answers.append(reviews if isinstance(reviews, DownstreamError) else reviews[:limit])
+    return answers
 
 
 async def _each(

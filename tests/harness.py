@@ -7,19 +7,37 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client.parser import text_string_to_metric_families
 
 from bff.app import create_app
 from bff.examples import Example
 from bff.settings import Settings
+from clients.errors import DownstreamError
 from demo.identity import IdentityProvider
 from demo.services import ALL_NAMES, IDENTITY, DemoService, build_services
 
 Json = Any
 """A decoded GraphQL response: arbitrary JSON, which the tests index freely."""
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+"""Prometheus samples by name and sorted labels."""
+
+
+_T = TypeVar("_T")
+
+
+def answered(value: _T | DownstreamError) -> _T:
+    """A batch read's value for one id, failing the test when the id failed."""
+    assert not isinstance(value, DownstreamError), value
+    return value
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """One sample's value; 0 when absent (a counter not yet incremented)."""
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 @dataclass
@@ -117,6 +135,17 @@ class Harness:
                 if count:
                     counts[f"{name} {route}"] = count
         return counts
+
+    async def metrics(self) -> Samples:
+        """Scrape `/metrics` and parse it."""
+        response = await self.http.get("/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        return {
+            (item.name, tuple(sorted(item.labels.items()))): item.value
+            for family in text_string_to_metric_families(response.text)
+            for item in family.samples
+        }
 
     def reset_calls(self) -> None:
         for service in self.demo.values():

@@ -129,7 +129,13 @@ async def test_waiting_for_a_connection_counts_against_the_timeout() -> None:
 
     demo = build_services()
     demo["inventory"].faults.hang_rate = 1.0
-    env = {"BFF_INVENTORY_TIMEOUT_MS": "300", "BFF_DOWNSTREAM_MAX_CONNECTIONS": "2"}
+    env = {
+        "BFF_INVENTORY_TIMEOUT_MS": "300",
+        "BFF_DOWNSTREAM_MAX_CONNECTIONS": "2",
+        # One attempt each and no breaker: only the wait for a slot is under test.
+        "BFF_RETRY_ATTEMPTS": "1",
+        "BFF_BREAKER": "false",
+    }
     async with running_bff(env, demo=demo) as bff:
         started = time.monotonic()
         replies = await asyncio.gather(

@@ -25,6 +25,9 @@ async def test_readyz_is_ready_when_every_service_answers(bff: Harness) -> None:
             "orders": "up",
             "recommendations": "up",
         },
+        "circuits": dict.fromkeys(
+            ("accounts", "catalog", "inventory", "reviews", "orders", "recommendations"), "closed"
+        ),
     }
 
 

@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from bff.examples import PRODUCT_PAGE
 from demo.services import build_services
-from tests.harness import Harness, running_bff
-
-
-async def scrape(bff: Harness) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = await bff.http.get("/metrics")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def value(
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
-) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+from tests.harness import running_bff, sample
 
 
 async def test_operations_are_counted_by_client_and_outcome() -> None:
     web = {"apollographql-client-name": "web", "apollographql-client-version": "1.4.0"}
     ios = {"x-client-name": "ios", "x-client-version": "7.2"}
     async with running_bff() as bff:
-        before = await scrape(bff)
+        before = await bff.metrics()
         for _ in range(3):
             await bff.query(PRODUCT_PAGE.query, {"id": "p1"}, headers=web)
         await bff.query(PRODUCT_PAGE.query, {"id": "p999999"}, headers=ios)
         await bff.query("{ nope }", headers=ios)
-        after = await scrape(bff)
+        after = await bff.metrics()
 
     labels = {"operation_name": "ProductPage", "operation_type": "query"}
     ok_web = {**labels, "client_name": "web", "client_version": "1.4.0", "outcome": "ok"}
@@ -47,25 +28,25 @@ async def test_operations_are_counted_by_client_and_outcome() -> None:
         "client_version": "7.2",
         "outcome": "error",
     }
-    for sample, moved in ((ok_web, 3), (missing_ios, 1), (invalid, 1)):
+    for series, moved in ((ok_web, 3), (missing_ios, 1), (invalid, 1)):
         assert (
-            value(after, "bff_graphql_requests_total", **sample)
-            - value(before, "bff_graphql_requests_total", **sample)
+            sample(after, "bff_graphql_requests_total", **series)
+            - sample(before, "bff_graphql_requests_total", **series)
             == moved
-        ), sample
+        ), series
     histogram = {**labels, "client_name": "web", "client_version": "1.4.0"}
-    assert value(after, "bff_graphql_request_duration_seconds_count", **histogram) == 3
-    assert value(after, "bff_graphql_requests_in_flight") == 0
+    assert sample(after, "bff_graphql_request_duration_seconds_count", **histogram) == 3
+    assert sample(after, "bff_graphql_requests_in_flight") == 0
 
 
 async def test_downstream_calls_caches_and_batches_are_measured() -> None:
     async with running_bff() as bff:
         await bff.run(PRODUCT_PAGE, id="p1")
         await bff.run(PRODUCT_PAGE, id="p1")  # from the response cache
-        samples = await scrape(bff)
+        samples = await bff.metrics()
 
     assert (
-        value(
+        sample(
             samples,
             "bff_downstream_requests_total",
             service="catalog",
@@ -75,7 +56,7 @@ async def test_downstream_calls_caches_and_batches_are_measured() -> None:
         == 1
     )
     assert (
-        value(
+        sample(
             samples,
             "bff_downstream_request_duration_seconds_count",
             service="accounts",
@@ -83,12 +64,12 @@ async def test_downstream_calls_caches_and_batches_are_measured() -> None:
         )
         == 1
     )
-    assert value(samples, "bff_cache_lookups_total", cache="response", result="hit") == 1
-    assert value(samples, "bff_cache_lookups_total", cache="response", result="miss") == 1
-    assert value(samples, "bff_cache_lookups_total", cache="downstream", result="miss") >= 6
-    assert value(samples, "bff_cache_lookups_total", cache="document", result="miss") == 1
-    assert value(samples, "bff_loader_batch_size_count", loader="users") == 1
-    assert value(samples, "bff_loader_batch_size_sum", loader="users") == 5
+    assert sample(samples, "bff_cache_lookups_total", cache="response", result="hit") == 1
+    assert sample(samples, "bff_cache_lookups_total", cache="response", result="miss") == 1
+    assert sample(samples, "bff_cache_lookups_total", cache="downstream", result="miss") >= 6
+    assert sample(samples, "bff_cache_lookups_total", cache="document", result="miss") == 1
+    assert sample(samples, "bff_loader_batch_size_count", loader="users") == 1
+    assert sample(samples, "bff_loader_batch_size_sum", loader="users") == 5
 
 
 async def test_failed_downstream_calls_are_counted_by_status() -> None:
@@ -96,20 +77,20 @@ async def test_failed_downstream_calls_are_counted_by_status() -> None:
     demo["inventory"].faults.error_rate = 1.0
     async with running_bff(demo=demo) as bff:
         await bff.run(PRODUCT_PAGE, id="p1")
-        samples = await scrape(bff)
+        samples = await bff.metrics()
 
     assert (
-        value(
+        sample(
             samples,
             "bff_downstream_requests_total",
             service="inventory",
             route="/stock",
             status="503",
         )
-        == 1
+        == 3  # each attempt counts: the first and two retries
     )
     assert (
-        value(
+        sample(
             samples,
             "bff_graphql_requests_total",
             operation_name="ProductPage",
@@ -127,7 +108,7 @@ async def test_operation_and_client_labels_stay_bounded() -> None:
     async with running_bff(env) as bff:
         for n in range(5):
             await bff.query(f"query Op{n} {{ __typename }}", headers={"x-client-name": f"app{n}"})
-        samples = await scrape(bff)
+        samples = await bff.metrics()
 
     names = {
         dict(labels)["operation_name"]

@@ -22,6 +22,7 @@ from clients.errors import (
 from clients.http import CallScope, ServiceConfig, open_http
 from clients.orders import LineRequest, OrdersClient
 from clients.reviews import ReviewsClient
+from tests.harness import answered
 
 USER = {
     "id": "u1",
@@ -83,7 +84,7 @@ async def test_batches_are_split_into_chunks_of_one_hundred() -> None:
 
     assert sorted(len(chunk) for chunk in chunks) == [50, 100, 100]
     assert sorted(users) == sorted(ids)
-    assert all(users[user_id].id == user_id for user_id in ids)
+    assert all(answered(users[user_id]).id == user_id for user_id in ids)
 
 
 async def test_scope_forwards_the_request_id_and_the_callers_authorization() -> None:
@@ -110,7 +111,10 @@ async def test_scope_forwards_the_request_id_and_the_callers_authorization() -> 
         "user-agent",
         "x-request-id",
         "authorization",
+        "x-request-timeout-ms",
     }
+    # Without an operation deadline, the time left is the service's own timeout.
+    assert 1 <= int(seen[0].headers["x-request-timeout-ms"]) <= 2000
 
 
 async def test_idempotency_key_and_body_are_sent_on_create_order() -> None:

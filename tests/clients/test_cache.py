@@ -15,10 +15,14 @@ import pytest
 
 from clients.cache import Freshness, SharedCache
 from clients.catalog import CatalogClient
+from clients.errors import NotFound, Unavailable
 from clients.http import CallScope, ServiceConfig, open_http
+from clients.recording import Exchange
 from clients.registry import SERVICES, Clients, open_clients
+from clients.resilience import ResiliencePolicy
+from clients.retry import RetryPolicy
 from demo.services import DemoService, build_services
-from tests.harness import Clock
+from tests.harness import Clock, answered
 
 
 @pytest.fixture
@@ -124,8 +128,8 @@ async def test_writes_forget_what_they_change(
     after = await clients.reviews.get_summaries(["p2"])
     newest = await clients.reviews.get_reviews_for_products(["p2"], limit=3)
 
-    assert after["p2"].count == before["p2"].count + 1
-    assert newest["p2"][0].body == "Great"
+    assert answered(after["p2"]).count == answered(before["p2"]).count + 1
+    assert answered(newest["p2"])[0].body == "Great"
     assert demo["reviews"].stats.by_route()["GET /reviews/summary"] == 2
     assert demo["reviews"].stats.by_route()["GET /reviews"] == 2
 
@@ -141,7 +145,7 @@ async def test_concurrent_identical_reads_share_one_call(
     )
 
     assert len({id(category) for category in categories}) == 1
-    assert all(batch["p1"].id == "p1" for batch in batches)
+    assert all(answered(batch["p1"]).id == "p1" for batch in batches)
     # p1 and p2 were asked for once, by the first batch; the others joined it.
     assert queries(demo["catalog"])[1:] == [
         "ids=p1%2Cp2%2Cp3",
@@ -235,3 +239,49 @@ def test_the_cache_is_bounded_by_entries_and_by_bytes() -> None:
     assert len(by_bytes) == 2
     assert by_bytes.current_bytes <= 2500
     assert by_count.stats.evicted == 7
+
+
+class Seen(list[Exchange]):
+    """A recorder keeping every exchange."""
+
+    def record(self, exchange: Exchange) -> None:
+        self.append(exchange)
+
+
+async def test_a_stale_answer_covers_a_failed_read_but_never_a_refusal(clock: Clock) -> None:
+    # A demo category never turns into a 404, so this service is written by hand.
+    statuses = [200]
+    seen = Seen()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if statuses[-1] == 200:
+            body = {"id": "c1", "name": "Kitchen", "parentId": None}
+            return httpx.Response(200, json=body, headers={"cache-control": "max-age=10"})
+        return httpx.Response(statuses[-1], json={"error": {"code": "x", "message": "no"}})
+
+    policy = ResiliencePolicy(retry=RetryPolicy(attempts=1))
+    config = ServiceConfig(base_url="http://catalog.test", resilience=policy)
+    http = open_http(config, httpx.MockTransport(handler))
+    cache = SharedCache(clock=clock, stale_if_error_s=60)
+    catalog = CatalogClient("catalog", http, config, cache).scoped(CallScope(recorder=seen))
+
+    first = await catalog.get_category("c1")
+    clock.now += 30
+    statuses.append(503)
+    stale = await catalog.get_category("c1")
+    assert stale is first
+    assert (seen[-1].source, seen[-1].age, seen[-1].error, seen[-1].ids) == (
+        "stale",
+        30,
+        "DOWNSTREAM_UNAVAILABLE",
+        ("c1",),
+    )
+
+    statuses.append(404)  # an answer, not a failure: nothing stands in for it
+    with pytest.raises(NotFound):
+        await catalog.get_category("c1")
+
+    clock.now += 41  # 71 s old: 61 s past its expiry, beyond the 60 s window
+    statuses.append(503)
+    with pytest.raises(Unavailable):
+        await catalog.get_category("c1")

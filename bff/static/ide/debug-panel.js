@@ -25,6 +25,8 @@
     "network": "network",
     "shared": "shared cache",
     "in-flight": "joined a call in flight",
+    "stale": "stale cache entry, as the call failed",
+    "refused": "not sent",
   };
 
   function Bar(props) {
@@ -69,6 +71,8 @@
           var answer = SOURCE_LABELS[call.source] || call.source;
           if (call.ageSeconds !== undefined) { answer += ", " + call.ageSeconds + " s old"; }
           if (call.status || call.error) { answer += " (" + (call.status || call.error) + ")"; }
+          if (call.attempt) { answer += ", attempt " + call.attempt; }
+          if (call.hedge) { answer += ", hedge"; }
           return h("tr", { key: index },
             h("td", null,
               h("strong", null, call.service), " ",

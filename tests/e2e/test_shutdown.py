@@ -1,0 +1,126 @@
+"""SIGTERM under load: readiness goes 503 first, and nobody is cut off mid-response."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import httpx
+import pytest
+
+from bff.examples import PRODUCT_PAGE
+from demo.launch import DemoProcess, free_port
+from tests.e2e.conftest import wait_until_ready
+
+pytestmark = pytest.mark.e2e
+
+DELAY_S = 1.5
+
+
+def post_product_page(client: httpx.Client, number: int) -> tuple[str, bool]:
+    """One request; its outcome, and whether the server asked to close the connection."""
+    try:
+        response = client.post(
+            "/graphql",
+            json={"query": PRODUCT_PAGE.query, "variables": {"id": f"p{number % 5000 + 1}"}},
+            timeout=10,
+        )
+    except httpx.ConnectError:
+        return "not connected", False
+    except httpx.TransportError as error:
+        return f"cut: {type(error).__name__}", False
+    closing = response.headers.get("connection") == "close"
+    body = response.json()
+    if response.status_code == 200 and "errors" not in body and body["data"]["product"]["name"]:
+        return "answered", closing
+    return f"status {response.status_code}", closing
+
+
+def test_sigterm_drains_in_flight_requests_and_closes_connections(stack: DemoProcess) -> None:
+    # Every ProductPage takes over a second, so requests are in flight at every moment.
+    stack.set_faults("inventory", latency_ms=1200)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        **stack.bff_env(),
+        "BFF_PORT": str(port),
+        "BFF_WORKERS": "1",
+        "BFF_SHUTDOWN_DELAY_MS": str(int(DELAY_S * 1000)),
+        "BFF_RESPONSE_CACHE": "false",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bff", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until_ready(url, process)
+        outcomes: Counter[str] = Counter()
+        closing_answers = 0
+        removed = threading.Event()  # what a load balancer does once /readyz fails
+        lock = threading.Lock()
+
+        def client_loop(worker: int) -> None:
+            nonlocal closing_answers
+            number = worker * 1000
+            with httpx.Client(base_url=url) as client:
+                while not removed.is_set():
+                    number += 1
+                    outcome, closing = post_product_page(client, number)
+                    with lock:
+                        outcomes[outcome] += 1
+                        closing_answers += closing
+
+        workers = [threading.Thread(target=client_loop, args=(n,)) for n in range(1, 13)]
+        for worker in workers:
+            worker.start()
+        time.sleep(1.0)
+        readiness: list[int] = []
+
+        def balancer() -> None:
+            while not removed.is_set():
+                try:
+                    readiness.append(httpx.get(f"{url}/readyz", timeout=2).status_code)
+                except httpx.TransportError:
+                    readiness.append(0)
+                if readiness[-1] != 200:
+                    removed.set()
+                time.sleep(0.05)
+
+        process.send_signal(signal.SIGTERM)
+        sent_at = time.monotonic()
+        watcher = threading.Thread(target=balancer)
+        watcher.start()
+        # A straggler the balancer had already routed: it starts late in the delay
+        # and is still running when the server stops accepting connections.
+        time.sleep(DELAY_S - 0.3)
+        with httpx.Client(base_url=url) as client:
+            straggler = post_product_page(client, 999_999)
+        for thread in (*workers, watcher):
+            thread.join(timeout=30)
+        process.wait(timeout=30)
+        exited_after = time.monotonic() - sent_at
+        output = process.stdout.read() if process.stdout else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    assert readiness[-1] == 503  # readiness failed first: the server still answered
+    assert straggler == ("answered", True)
+    assert set(outcomes) == {"answered"}, outcomes
+    assert outcomes["answered"] >= 12
+    assert closing_answers >= 1  # answers during the drain asked clients to reconnect
+    assert exited_after >= DELAY_S
+    assert process.returncode in (0, -signal.SIGTERM)
+    assert "draining" in output
