@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine, Mapping
 from inspect import isawaitable, iscoroutine
+from types import CoroutineType
 from typing import Any
 
 import strawberry
@@ -101,22 +102,29 @@ class PlannedExecution:
         return root.result
 
     async def _execute(self, plan: ObjectPlan, objects: list[_Object]) -> None:
+        create_task = asyncio.get_running_loop().create_task
         trees: list[list[object]] = []
         waiting: list[tuple[int, Coroutine[Any, Any, list[object]]]] = []
         for field in plan.fields:
-            column = self._resolve(plan, field, objects)
-            if field.child is None and not any(_is_awaitable(value) for value in column):
-                trees.append(self._completed(field, column, objects, []))
+            column, paths = self._resolve(plan, field, objects)
+            if field.child is None and not any(
+                type(value) not in _PLAIN and isawaitable(value) for value in column
+            ):
+                trees.append(self._completed(field, column, objects, paths, []))
             else:
                 trees.append([])
-                waiting.append((len(trees) - 1, self._settle(field, column, objects)))
-        if len(waiting) == 1:
-            position, settle = waiting[0]
-            trees[position] = await settle
-        elif waiting:
-            settled = await asyncio.gather(*(settle for _, settle in waiting))
-            for (position, _), tree in zip(waiting, settled, strict=True):
-                trees[position] = tree
+                waiting.append((len(trees) - 1, self._settle(field, column, objects, paths)))
+        if waiting:
+            # The fields go on independently; the last runs in this task, sparing one.
+            *others, (last_position, last) = waiting
+            tasks = [(position, create_task(settle)) for position, settle in others]
+            try:
+                trees[last_position] = await last
+                for position, task in tasks:
+                    trees[position] = await task
+            finally:
+                for _, task in tasks:
+                    task.cancel()
         for position, obj in enumerate(objects):
             result: dict[str, object] | None = {}
             for field, tree in zip(plan.fields, trees, strict=True):
@@ -132,7 +140,11 @@ class PlannedExecution:
             obj.result = result
 
     async def _settle(
-        self, field: FieldPlan, column: list[object], objects: list[_Object]
+        self,
+        field: FieldPlan,
+        column: list[object],
+        objects: list[_Object],
+        paths: list[tuple[str | int, ...]] | None,
     ) -> list[object]:
         """Wait for one field's values on every object, then run its sub-selection.
 
@@ -140,8 +152,19 @@ class PlannedExecution:
         does not hold up its siblings' sub-selections. Loads made by one
         field's objects still share their batches.
         """
-        pending = [index for index, value in enumerate(column) if _is_awaitable(value)]
-        if pending:
+        pending = [
+            index
+            for index, value in enumerate(column)
+            if type(value) not in _PLAIN and isawaitable(value)
+        ]
+        if len(pending) == 1:  # one object (a root or a single parent): no gather needed
+            index = pending[0]
+            try:
+                value = await column[index]  # type: ignore[misc]
+            except Exception as error:  # a resolver's failure is its field's error
+                value = error
+            column[index] = _Failed(value) if isinstance(value, Exception) else value
+        elif pending:
             awaitables: list[Any] = [column[index] for index in pending]
             settled = await asyncio.gather(*awaitables, return_exceptions=True)
             for index, value in zip(pending, settled, strict=True):
@@ -149,54 +172,71 @@ class PlannedExecution:
                     raise value
                 column[index] = _Failed(value) if isinstance(value, Exception) else value
         found: list[_Object] = []
-        tree = self._completed(field, column, objects, found)
+        tree = self._completed(field, column, objects, paths, found)
         if found and field.child is not None:
             await self._execute(field.child, found)
         return tree
 
     def _completed(
-        self, field: FieldPlan, column: list[object], objects: list[_Object], found: list[_Object]
+        self,
+        field: FieldPlan,
+        column: list[object],
+        objects: list[_Object],
+        paths: list[tuple[str | int, ...]] | None,
+        found: list[_Object],
     ) -> list[object]:
-        if field.type is None:
+        type_ = field.type
+        if type_ is None:
             return column
+        if paths is None:
+            key = field.key
+            paths = [(*obj.path, key) for obj in objects]
         return [
-            self._complete(field, field.type, value, (*obj.path, field.key), found)
-            for obj, value in zip(objects, column, strict=True)
+            self._complete(field, type_, value, path, found)
+            for path, value in zip(paths, column, strict=True)
         ]
 
-    def _resolve(self, plan: ObjectPlan, field: FieldPlan, objects: list[_Object]) -> list[object]:
-        """The field's raw value on every object: a value, an awaitable or a failure."""
+    def _resolve(
+        self, plan: ObjectPlan, field: FieldPlan, objects: list[_Object]
+    ) -> tuple[list[object], list[tuple[str | int, ...]] | None]:
+        """The field's raw value on every object (a value, an awaitable or a failure).
+
+        For resolvers, also each object's path to the field, which the
+        resolver and the task its coroutine runs in (started here, so that it
+        inherits the path) can read from `FIELD_PATH`.
+        """
         resolution = field.resolution
         if resolution is Resolution.TYPENAME:
-            return [plan.type.name] * len(objects)
+            return [plan.type.name] * len(objects), None
         if resolution is Resolution.ATTRIBUTE:
             name = field.python_name
-            return [getattr(obj.source, name) for obj in objects]
+            return [getattr(obj.source, name) for obj in objects], None
         kwargs = self._arguments(field)
         if isinstance(kwargs, GraphQLError):
-            return [_Failed(kwargs)] * len(objects)
+            return [_Failed(kwargs)] * len(objects), None
+        key = field.key
+        paths = [(*obj.path, key) for obj in objects]
+        method = field.method if resolution is Resolution.METHOD else None
+        create_task = asyncio.get_running_loop().create_task
         column: list[object] = []
-        for obj in objects:
-            # The resolver, and the task its coroutine runs in (started here, so
-            # that it inherits the path), know which field they resolve.
-            token = FIELD_PATH.set((*obj.path, field.key))
+        for obj, path in zip(objects, paths, strict=True):
+            token = FIELD_PATH.set(path)
             value: object
             try:
                 if self._tracer is not None:
                     value = self._traced(field, obj, kwargs)
-                elif resolution is Resolution.METHOD:
-                    assert field.method is not None
-                    value = field.method(obj.source, **kwargs)
+                elif method is not None:
+                    value = method(obj.source, **kwargs)
                 else:
                     value = self._wrapped(field, obj)
-                if iscoroutine(value):
-                    value = asyncio.ensure_future(value)
+                if type(value) is CoroutineType:
+                    value = create_task(value)
             except Exception as error:  # a resolver's failure is its field's error
                 value = _Failed(error)
             finally:
                 FIELD_PATH.reset(token)
             column.append(value)
-        return column
+        return column, paths
 
     async def _traced(self, field: FieldPlan, obj: _Object, kwargs: dict[str, Any]) -> object:
         """One resolver call in a span of its own (only when resolver spans are on)."""
@@ -370,7 +410,3 @@ class PathTrackingExecutor(StrawberryGraphQLCoreExecutionContext):
             return asyncio.ensure_future(result) if iscoroutine(result) else result
         finally:
             FIELD_PATH.reset(token)
-
-
-def _is_awaitable(value: object) -> bool:
-    return type(value) not in _PLAIN and isawaitable(value)

@@ -244,7 +244,8 @@ class ServiceClient:
                     refused.append(entity_id)
         if refused:
             await self._fetch_into(found, refused, fetch)
-        self._stand_in_stale(found, expired, route, started)
+        if expired:
+            self._stand_in_stale(found, expired, route, started)
         return cast(PerId[tuple[_T, ...]], {entity_id: found[entity_id] for entity_id in wanted})
 
     async def post_json(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from asyncio import Future
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, cast
@@ -217,21 +217,21 @@ class _ObservedDataLoader(DataLoader[K, V | BaseException]):
         self._run_batch = batch
         self._observer = observer
         self._requested = 0
-        self._paths: defaultdict[K, list[FieldPath]] = defaultdict(list)
+        self._loads: list[tuple[K, FieldPath]] = []
         super().__init__(batch_load_fn=self._observed_batch)
 
     def load(self, key: K) -> Future[V | BaseException]:
         self._requested += 1
         path = FIELD_PATH.get()
         if path is not None:
-            self._paths[key].append(path)
+            self._loads.append((key, path))
         if self.cache and key in self._cache:
             self._observer.memo_hit(self._name)
         return super().load(key)
 
     async def _observed_batch(self, keys: list[K]) -> list[V | BaseException]:
         requested, self._requested = self._requested, 0
-        token = LOADING.set(_Waiting(keys, self._paths))
+        token = LOADING.set(_Waiting(keys, self._loads))
         try:
             with self._observer.batch(self._name, keys=len(keys), requested=requested):
                 return list(await self._run_batch(keys))
@@ -242,15 +242,16 @@ class _ObservedDataLoader(DataLoader[K, V | BaseException]):
 class _Waiting(Generic[K]):
     """The fields waiting on one loader batch, by key."""
 
-    def __init__(self, keys: list[K], paths: Mapping[K, list[FieldPath]]) -> None:
+    def __init__(self, keys: list[K], loads: list[tuple[K, FieldPath]]) -> None:
         self._keys = keys
-        self._paths = paths
+        self._loads = loads
 
     def paths_for(self, ids: Sequence[str]) -> list[FieldPath]:
         wanted = set(ids)
-        matched = [key for key in self._keys if _entity_id(key) in wanted]
+        matched = {key for key in self._keys if _entity_id(key) in wanted}
         # A read named by something other than the keys' ids: every field of the batch.
-        return [path for key in matched or self._keys for path in self._paths.get(key, ())]
+        keys = matched or set(self._keys)
+        return [path for key, path in self._loads if key in keys]
 
 
 def _entity_id(key: Hashable) -> object:
