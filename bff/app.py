@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
@@ -15,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bff import graphiql
 from bff.auth import Authenticator, KeySet, TokenRules
+from bff.compression import Compression
 from bff.graphql import METHODS, GraphQLEndpoint
 from bff.health import Readiness, healthz
 from bff.http_security import SecurityHeaders, cors
@@ -23,6 +26,7 @@ from bff.limits import Limits
 from bff.metrics import CacheReading, Metrics
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations
+from bff.persisted import LocalQueryStore, PersistedQueries, QueryStore, RedisQueryStore
 from bff.rate_limit import Buckets, LocalBuckets, RateLimiter, RedisBuckets
 from bff.resilience import ResilienceReporter
 from bff.response_cache import ResponseCache
@@ -30,6 +34,7 @@ from bff.settings import Settings
 from bff.tracing import INSTRUMENTATION, TracingMiddleware
 from bff.tracing import tracer_provider as build_tracer_provider
 from bff.transport import ObservedTransport
+from bff.trusted_documents import TrustedDocuments
 from clients.cache import SharedCache
 from clients.http import CallScope
 from clients.registry import Clients, open_clients
@@ -127,11 +132,7 @@ def create_app(
         keys,
     )
 
-    redis = (
-        Redis.from_url(settings.rate_limit.redis_url)
-        if settings.rate_limit.enabled and settings.rate_limit.redis_url
-        else None
-    )
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     rate_limiter = None
     if settings.rate_limit.enabled:
         buckets: Buckets = (
@@ -144,6 +145,18 @@ def create_app(
             trusted_proxies=settings.rate_limit.trusted_proxies,
             per_operation=settings.rate_limit.cost == "operation",
         )
+
+    trusted = (
+        TrustedDocuments(Path(settings.persisted.trusted_documents))
+        if settings.persisted.trusted_documents
+        else None
+    )
+    persisted = PersistedQueries(
+        _query_store(settings, redis, metrics),
+        trusted,
+        safelist=settings.persisted.safelist,
+        count=lambda outcome: metrics.persisted_queries.labels(outcome).inc(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -159,10 +172,19 @@ def create_app(
             await keys.refresh()
         if handle_signals:
             lifecycle.handle_signals(settings.resilience.shutdown_delay_s)
+        watcher = (
+            asyncio.create_task(trusted.watch(settings.persisted.reload_interval_s))
+            if trusted is not None
+            else None
+        )
         try:
             yield
         finally:
             lifecycle.drain()
+            if watcher is not None:
+                watcher.cancel()
+                with suppress(asyncio.CancelledError):
+                    await watcher
             lifecycle.restore_signals()
             await runtime.clients.aclose()
             await identity_http.aclose()
@@ -208,6 +230,8 @@ def create_app(
         csrf_prevention=settings.http.csrf_prevention,
         budget_for=settings.resilience.budget_for,
         max_in_flight=settings.resilience.max_in_flight,
+        persisted=persisted,
+        vary=settings.response_cache_vary,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),
@@ -229,7 +253,27 @@ def create_app(
             Middleware(TracingMiddleware, tracer=tracer, routes=traced),
             Middleware(SecurityHeaders, tls=bool(settings.http.tls_cert_file)),
             *cors(settings.http.cors_origins),
+            *(
+                [Middleware(Compression, min_bytes=settings.compression_min_bytes)]
+                if settings.compression_min_bytes is not None
+                else []
+            ),
         ],
+    )
+
+
+def _query_store(settings: Settings, redis: Redis | None, metrics: Metrics) -> QueryStore | None:
+    """Where automatic persisted queries are registered; None when they are off."""
+    if not settings.persisted.apq or settings.persisted.safelist:
+        return None
+    local = LocalQueryStore(settings.persisted.cache_max_bytes)
+    if redis is None:
+        return local
+    return RedisQueryStore(
+        redis,
+        local,
+        ttl_s=settings.persisted.redis_ttl_s,
+        on_error=lambda action: metrics.redis_errors.labels("persisted_queries", action).inc(),
     )
 
 

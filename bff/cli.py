@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from types import FrameType
 
 from bff.settings import Settings, SettingsError
@@ -37,7 +38,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     schema = commands.add_parser("schema", help="look at the GraphQL schema")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     schema_commands.add_parser("pii", help="list every field and argument marked personal data")
+    documents = commands.add_parser("documents", help="manage the trusted-documents manifest")
+    documents_commands = documents.add_subparsers(dest="documents_command", required=True)
+    add = documents_commands.add_parser(
+        "add", help="register the named operations of .graphql files in the manifest"
+    )
+    add.add_argument("files", nargs="+", help=".graphql files (fragments may sit in any of them)")
+    add.add_argument(
+        "--manifest",
+        help="the manifest to update (default: BFF_TRUSTED_DOCUMENTS, else trusted-documents.json)",
+    )
     options = parser.parse_args(args)
+    if options.command == "documents":
+        return _add_documents(options)
     if options.command == "settings":
         return _print_settings()
     if options.command == "schema":
@@ -50,7 +63,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bff: {error}", file=sys.stderr)
         return 2
     from bff.server import serve as run_server
+    from bff.trusted_documents import ManifestError, read_manifest
 
+    if settings.persisted.trusted_documents:
+        try:
+            read_manifest(Path(settings.persisted.trusted_documents))
+        except ManifestError as error:
+            print(f"bff: BFF_TRUSTED_DOCUMENTS: {error}", file=sys.stderr)
+            return 2
     if options.command == "serve":
         run_server(settings)
         return 0
@@ -86,6 +106,26 @@ def _schema_command(options: argparse.Namespace) -> int:
 
     for coordinate in personal_data(build_schema()._schema):
         print(coordinate)
+    return 0
+
+
+def _add_documents(options: argparse.Namespace) -> int:
+    from bff.trusted_documents import ManifestError, add_operations
+    from schema import build_schema
+
+    manifest = Path(
+        options.manifest or os.environ.get("BFF_TRUSTED_DOCUMENTS") or "trusted-documents.json"
+    )
+    try:
+        added, known = add_operations(
+            manifest, [Path(name) for name in options.files], build_schema()._schema
+        )
+    except ManifestError as error:
+        print(f"bff: {error}", file=sys.stderr)
+        return 1
+    for operation in added:
+        print(f"added {operation.type} {operation.name}  {operation.id}")
+    print(f"{manifest}: {len(added)} added, {known} already there")
     return 0
 
 

@@ -19,8 +19,10 @@ from bff.auth import AuthenticationFailed, Authenticator
 from bff.cache_policy import NOT_CACHEABLE
 from bff.errors import JsonDict, format_error, request_error
 from bff.http_security import looks_like_csrf
+from bff.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations, RequestFailure
+from bff.persisted import PersistedQueries
 from bff.rate_limit import RateLimiter
 from bff.request import client_of, failure, read_request, request_id_of
 from bff.response_cache import ResponseCache
@@ -50,6 +52,8 @@ class GraphQLEndpoint:
         csrf_prevention: bool = False,
         budget_for: Callable[[str | None], float] = lambda name: 2.5,
         max_in_flight: int = 512,
+        persisted: PersistedQueries | None = None,
+        vary: tuple[str, ...] = (),
     ) -> None:
         self._operations = operations
         self._make_context = make_context
@@ -64,19 +68,32 @@ class GraphQLEndpoint:
         self._budget_for = budget_for
         self._max_in_flight = max_in_flight
         self._in_flight = 0
+        self._persisted = persisted or PersistedQueries(None)
+        # What a shared cache (a CDN in front of GET) must key public responses by.
+        self._vary = ", ".join(["Accept", *vary])
 
     async def handle(self, request: Request) -> Response:
         arrived = time.monotonic()
         if self._graphiql_page is not None and _wants_graphiql(request):
             return self._graphiql_page
         request_id = request_id_of(request)
+        media = negotiate(request.headers.get("accept"))
+        if media is None:
+            error = request_error(
+                GraphQLError(
+                    "The Accept header allows no type this endpoint sends: accept "
+                    "application/graphql-response+json or application/json."
+                ),
+                "NOT_ACCEPTABLE",
+            )
+            return _json({"errors": [error]}, 406, request_id, {}, JSON)
         if self._in_flight >= self._max_in_flight:
             # Shed at once: queueing would only make every waiting request late.
             self._telemetry.metrics.shed.inc()
             error = request_error(
                 GraphQLError("The server is at capacity: retry in a moment."), "SERVICE_OVERLOADED"
             )
-            return _json({"errors": [error]}, 503, request_id, {"retry-after": "1"})
+            return _json({"errors": [error]}, 503, request_id, {"retry-after": "1"}, media)
         self._in_flight += 1
         detailed = self._debug and request.headers.get("x-bff-debug") == "1"
         try:
@@ -84,16 +101,24 @@ class GraphQLEndpoint:
                 request_id=request_id, client=client_of(request), detailed=detailed
             ) as observation:
                 try:
-                    return await self._answer(request, request_id, observation, arrived)
+                    return await self._answer(request, request_id, observation, arrived, media)
                 except RequestFailure as refused:
                     observation.error_codes.append(refused.code)
                     errors = [request_error(error, refused.code) for error in refused.errors]
-                    return _json({"errors": errors}, refused.status, request_id, refused.headers)
+                    status = (
+                        refused.status if media == GRAPHQL_RESPONSE_JSON else refused.legacy_status
+                    )
+                    return _json({"errors": errors}, status, request_id, refused.headers, media)
         finally:
             self._in_flight -= 1
 
     async def _answer(
-        self, request: Request, request_id: str, observation: Observation, arrived: float
+        self,
+        request: Request,
+        request_id: str,
+        observation: Observation,
+        arrived: float,
+        media: str,
     ) -> Response:
         if self._csrf_prevention and looks_like_csrf(request):
             raise failure(
@@ -101,10 +126,12 @@ class GraphQLEndpoint:
                 "BAD_REQUEST",
                 "This request was refused as a possible cross-site request forgery: send it "
                 "with 'Content-Type: application/json' or an 'Apollo-Require-Preflight' header.",
+                legacy_status=400,
             )
         graphql_request = await read_request(request, self._max_body_bytes)
         caller = await self._identify(request)
-        prepared = self._operations.prepare(graphql_request.query, graphql_request.operation_name)
+        query = await self._persisted.query_for(graphql_request)
+        prepared = self._operations.prepare(query, graphql_request.operation_name)
         observation.named(prepared)
         if self._rate_limiter is not None:
             await self._charge(request, caller, prepared.cost)
@@ -124,8 +151,12 @@ class GraphQLEndpoint:
             if hit is not None:
                 stored, age = hit
                 observation.outcome = "ok"
-                headers = {"cache-control": prepared.policy.header(), "age": str(age)}
-                return _json_bytes(stored.body, 200, request_id, headers)
+                headers = {
+                    "cache-control": prepared.policy.header(),
+                    "age": str(age),
+                    "vary": self._vary,
+                }
+                return _json_bytes(stored.body, 200, request_id, headers, media)
         deadline = arrived + self._budget_for(prepared.operation_name)
         context = self._make_context(request_id, caller, observation, deadline)
         with self._telemetry.tracer.start_as_current_span("graphql.execute"):
@@ -157,7 +188,10 @@ class GraphQLEndpoint:
         if cache_key is not None and policy.shared:
             assert self._responses is not None
             self._responses.put(cache_key, encoded, policy.max_age)
-        return _json_bytes(encoded, 200, request_id, {"cache-control": policy.header()})
+        headers = {"cache-control": policy.header()}
+        if policy.shared:
+            headers["vary"] = self._vary
+        return _json_bytes(encoded, 200, request_id, headers, media)
 
     async def _charge(self, request: Request, caller: Caller, cost: int) -> None:
         assert self._rate_limiter is not None
@@ -205,16 +239,20 @@ def _wants_graphiql(request: Request) -> bool:
     )
 
 
-def _json(body: JsonDict, status: int, request_id: str, headers: Mapping[str, str]) -> Response:
+def _json(
+    body: JsonDict, status: int, request_id: str, headers: Mapping[str, str], media: str
+) -> Response:
     return _json_bytes(
-        orjson.dumps(body), status, request_id, {"cache-control": "no-store", **headers}
+        orjson.dumps(body), status, request_id, {"cache-control": "no-store", **headers}, media
     )
 
 
-def _json_bytes(body: bytes, status: int, request_id: str, headers: Mapping[str, str]) -> Response:
+def _json_bytes(
+    body: bytes, status: int, request_id: str, headers: Mapping[str, str], media: str
+) -> Response:
     return Response(
         body,
         status_code=status,
-        media_type="application/json",
+        media_type=f"{media}; charset=utf-8",
         headers={"x-request-id": request_id, **headers},
     )

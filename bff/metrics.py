@@ -175,6 +175,19 @@ class Metrics:
             "GraphQL requests refused with 503 because too many were in flight.",
             registry=self.registry,
         )
+        self.persisted_queries = Counter(
+            "bff_persisted_queries",
+            "Persisted-query lookups by outcome (hit, miss, registered, trusted, mismatch, "
+            "refused).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.redis_errors = Counter(
+            "bff_redis_errors",
+            "Redis calls that failed and were done without, by use and action.",
+            ["use", "action"],
+            registry=self.registry,
+        )
         self.registry.register(_CacheCollector(caches))
         self.registry.register(_CircuitCollector(circuits))
 

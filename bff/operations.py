@@ -39,7 +39,13 @@ from resolvers.context import Context
 
 
 class RequestFailure(Exception):
-    """The request cannot run at all; carries the HTTP status and the GraphQL errors."""
+    """The request cannot run at all; carries the HTTP status and the GraphQL errors.
+
+    `status` is what `application/graphql-response+json` callers get. A 400 is a
+    GraphQL request error (bad JSON, parameters, document or variables), which
+    legacy `application/json` callers get as a 200, as GraphQL over HTTP asks;
+    `legacy_status` overrides that for refusals that are not GraphQL's business.
+    """
 
     def __init__(
         self,
@@ -47,12 +53,17 @@ class RequestFailure(Exception):
         code: str,
         errors: list[GraphQLError],
         headers: Mapping[str, str] | None = None,
+        *,
+        legacy_status: int | None = None,
     ) -> None:
         super().__init__(errors[0].message)
         self.status = status
         self.code = code
         self.errors = errors
         self.headers = dict(headers or {})
+        if legacy_status is None:
+            legacy_status = 200 if status == 400 else status
+        self.legacy_status = legacy_status
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,13 @@ _LABEL = re.compile(r"[A-Za-z0-9._:/+-]{1,64}")
 
 @dataclass(frozen=True, slots=True)
 class GraphQLRequest:
-    query: str
+    """The request's parameters; `query` may be absent when a persisted id stands in."""
+
+    query: str | None
     variables: Mapping[str, object] | None
     operation_name: str | None
+    extensions: Mapping[str, object] | None = None
+    document_id: str | None = None
 
 
 async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
@@ -45,6 +49,8 @@ async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
             "query": params.get("query"),
             "operationName": params.get("operationName"),
             "variables": _json_param(params.get("variables"), "variables"),
+            "extensions": _json_param(params.get("extensions"), "extensions"),
+            "documentId": params.get("documentId"),
         }
     elif request.method == "POST":
         content_type = request.headers.get("content-type", "")
@@ -103,15 +109,24 @@ def _too_large(max_bytes: int) -> RequestFailure:
 
 def _validated(fields: Mapping[str, object]) -> GraphQLRequest:
     query = fields.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise failure(400, "BAD_REQUEST", "The request has no `query` string.")
+    if query is not None and not isinstance(query, str):
+        raise failure(400, "BAD_REQUEST", "`query` must be a string.")
     operation_name = fields.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise failure(400, "BAD_REQUEST", "`operationName` must be a string or null.")
     variables = fields.get("variables")
     if variables is not None and not isinstance(variables, dict):
         raise failure(400, "BAD_REQUEST", "`variables` must be a JSON object or null.")
-    return GraphQLRequest(query, variables, operation_name or None)
+    extensions = fields.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise failure(400, "BAD_REQUEST", "`extensions` must be a JSON object or null.")
+    document_id = fields.get("documentId")
+    if document_id is not None and not (isinstance(document_id, str) and document_id):
+        raise failure(400, "BAD_REQUEST", "`documentId` must be a non-empty string.")
+    persisted = extensions is not None and "persistedQuery" in extensions
+    if (query is None or not query.strip()) and not persisted and document_id is None:
+        raise failure(400, "BAD_REQUEST", "The request has no `query` string.")
+    return GraphQLRequest(query or None, variables, operation_name or None, extensions, document_id)
 
 
 def _json_param(raw: str | None, name: str) -> object:
@@ -124,10 +139,17 @@ def _json_param(raw: str | None, name: str) -> object:
 
 
 def failure(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    legacy_status: int | None = None,
 ) -> RequestFailure:
     """A request that cannot run, with one GraphQL error saying why."""
-    return RequestFailure(status, code, [GraphQLError(message)], headers)
+    return RequestFailure(
+        status, code, [GraphQLError(message)], headers, legacy_status=legacy_status
+    )
 
 
 def client_of(request: Request) -> tuple[str, str]:

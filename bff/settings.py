@@ -115,7 +115,6 @@ class RateLimitSettings:
     refill_per_s: float = 5_000.0
     cost: str = "operation"
     trusted_proxies: tuple[str, ...] = ()
-    redis_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +126,18 @@ class HttpSettings:
     cors_origins: tuple[str, ...] = ()
     csrf_prevention: bool = False
     introspection: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PersistedSettings:
+    """Persisted queries and trusted documents (see README, Persisted queries)."""
+
+    apq: bool = True
+    cache_max_bytes: int = 16 * 1024 * 1024
+    redis_ttl_s: int = 7 * 24 * 3600
+    trusted_documents: str = ""
+    safelist: bool = False
+    reload_interval_s: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +191,10 @@ class Settings:
     rate_limit: RateLimitSettings = field(default_factory=lambda: RateLimitSettings())
     http: HttpSettings = field(default_factory=lambda: HttpSettings())
     resilience: ResilienceSettings = field(default_factory=lambda: ResilienceSettings())
+    persisted: PersistedSettings = field(default_factory=lambda: PersistedSettings())
+    redis_url: str = ""
+    compression_min_bytes: int | None = 1024
+    """Smallest response body compressed; None: no compression."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -356,6 +371,14 @@ def _read(env: _Reader) -> Settings:
         rate_limit=_rate_limit(env, demo),
         http=_http(env, demo),
         resilience=_resilience(env, demo),
+        persisted=_persisted(env),
+        redis_url=env.text(
+            "REDIS_URL",
+            "",
+            "Redis shared by replicas: rate-limit buckets and persisted queries; "
+            "empty: each process keeps its own",
+        ),
+        compression_min_bytes=_compression(env),
         log_level=env.choice(
             "LOG_LEVEL", ("debug", "info", "warning", "error"), "info", "least severe level logged"
         ),
@@ -433,8 +456,48 @@ def _rate_limit(env: _Reader, demo: bool) -> RateLimitSettings:
                 "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed",
             )
         ),
-        redis_url=env.text(
-            "REDIS_URL", "", "when set, rate-limit buckets live in Redis, shared by replicas"
+    )
+
+
+def _compression(env: _Reader) -> int | None:
+    enabled = env.boolean("COMPRESSION", True, "compress responses (br or gzip as accepted)")
+    min_bytes = env.integer("COMPRESSION_MIN_BYTES", 1024, "smallest body compressed", low=0)
+    return min_bytes if enabled else None
+
+
+def _persisted(env: _Reader) -> PersistedSettings:
+    trusted = env.text(
+        "TRUSTED_DOCUMENTS",
+        "",
+        "manifest of trusted operations (Apollo persisted-query manifest or {id: document})",
+    )
+    mode = env.choice(
+        "DOCUMENTS_MODE",
+        ("open", "safelist"),
+        "open",
+        "open: any operation runs; safelist: only the trusted documents",
+    )
+    if mode == "safelist" and not trusted:
+        raise SettingsError("BFF_DOCUMENTS_MODE=safelist needs BFF_TRUSTED_DOCUMENTS")
+    return PersistedSettings(
+        apq=env.boolean(
+            "APQ", True, "automatic persisted queries: clients may send a hash for a known document"
+        ),
+        cache_max_bytes=env.integer(
+            "APQ_CACHE_MB", 16, "most megabytes of registered documents kept in process", low=1
+        )
+        * 1024
+        * 1024,
+        redis_ttl_s=env.integer(
+            "APQ_REDIS_TTL_S",
+            7 * 24 * 3600,
+            "how long Redis keeps a registered document (with BFF_REDIS_URL)",
+            low=1,
+        ),
+        trusted_documents=trusted,
+        safelist=mode == "safelist",
+        reload_interval_s=env.milliseconds(
+            "TRUSTED_DOCUMENTS_RELOAD_MS", 2000, "how often the manifest is checked", low=1
         ),
     )
 

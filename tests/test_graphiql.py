@@ -54,8 +54,10 @@ async def test_production_profile_serves_no_graphiql() -> None:
         page = await bff.http.get("/graphql", headers={"accept": "text/html"})
         asset = await bff.http.get("/graphiql/assets/ide/ide.js")
 
-    assert page.headers["content-type"] == "application/json"
-    assert page.status_code == 400
+    # Only HTML is acceptable to this caller, and the endpoint sends none.
+    assert page.headers["content-type"] == "application/json; charset=utf-8"
+    assert page.status_code == 406
+    assert page.json()["errors"][0]["extensions"]["code"] == "NOT_ACCEPTABLE"
     assert asset.status_code == 404
 
 

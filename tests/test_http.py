@@ -39,7 +39,15 @@ async def test_get_refuses_mutations(bff: Harness) -> None:
         (b"{not json", "application/json", 400, "BAD_REQUEST", "not valid JSON"),
         (b"", "application/json", 400, "BAD_REQUEST", "body is empty"),
         (b"[]", "application/json", 400, "BAD_REQUEST", "must be a JSON object"),
-        (b'{"query": 3}', "application/json", 400, "BAD_REQUEST", "no `query` string"),
+        (b'{"query": 3}', "application/json", 400, "BAD_REQUEST", "`query` must be a string"),
+        (b'{"variables": {}}', "application/json", 400, "BAD_REQUEST", "no `query` string"),
+        (
+            b'{"query": "{ __typename }", "extensions": "x"}',
+            "application/json",
+            400,
+            "BAD_REQUEST",
+            "`extensions` must be a JSON object",
+        ),
         (
             b'{"query": "{ __typename }", "variables": []}',
             "application/json",
@@ -102,15 +110,27 @@ async def test_get_refuses_mutations(bff: Harness) -> None:
 async def test_malformed_requests_get_coded_errors(
     bff: Harness, content: bytes, content_type: str, status: int, code: str, message: str
 ) -> None:
-    response = await bff.http.post(
+    """Status codes as GraphQL over HTTP gives them for each media type the caller accepts."""
+    modern = await bff.http.post(
+        "/graphql",
+        content=content,
+        headers={"content-type": content_type, "accept": "application/graphql-response+json"},
+    )
+    legacy = await bff.http.post(
         "/graphql", content=content, headers={"content-type": content_type}
     )
 
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/json"
-    error = response.json()["errors"][0]
-    assert error["extensions"]["code"] == code
-    assert message in error["message"]
+    assert modern.status_code == status
+    assert modern.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
+    # Legacy clients read errors from 200 responses only; HTTP-level refusals keep their status.
+    assert legacy.status_code == (200 if status == 400 else status)
+    assert legacy.headers["content-type"] == "application/json; charset=utf-8"
+    for response in (modern, legacy):
+        body = response.json()
+        assert "data" not in body
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == code
+        assert message in error["message"]
     assert bff.calls() == 0
 
 

@@ -1,0 +1,64 @@
+"""Which media type a GraphQL response is sent as, from the request's `Accept`.
+
+GraphQL over HTTP defines `application/graphql-response+json`, whose status
+codes say whether the request ran: a document that cannot be parsed or
+validated is a 400. Legacy `application/json` clients are answered 200 for the
+same errors, so that clients which only read bodies of successful responses
+still see them. A request without `Accept`, or accepting `*/*`, gets
+`application/json`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
+JSON: Final = "application/json"
+_PREFERENCE: Final = (GRAPHQL_RESPONSE_JSON, JSON)
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type to answer with, or None when the caller accepts neither."""
+    if not accept or not accept.strip():
+        return JSON
+    best: str | None = None
+    best_quality = 0.0
+    for media_range, quality in weighted(accept):
+        chosen = _match(media_range)
+        if chosen is None or quality <= 0:
+            continue
+        if quality > best_quality or (
+            quality == best_quality and best is not None and _rank(chosen) < _rank(best)
+        ):
+            best, best_quality = chosen, quality
+    return best
+
+
+def weighted(header: str) -> list[tuple[str, float]]:
+    """The values of an `Accept`-style header, lower-cased, with their `q` weights."""
+    ranges = []
+    for part in header.split(","):
+        media_range, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media_range.lower(), quality))
+    return ranges
+
+
+def _match(media_range: str) -> str | None:
+    if media_range in _PREFERENCE:
+        return media_range
+    if media_range in ("*/*", "application/*"):
+        # Wildcards get the type every client understands.
+        return JSON
+    return None
+
+
+def _rank(media_type: str) -> int:
+    return _PREFERENCE.index(media_type)
