@@ -173,7 +173,7 @@ def create_app(
         if handle_signals:
             lifecycle.handle_signals(settings.resilience.shutdown_delay_s)
         watcher = (
-            asyncio.create_task(trusted.watch(settings.persisted.reload_interval_s))
+            asyncio.create_task(trusted.file.watch(settings.persisted.reload_interval_s))
             if trusted is not None
             else None
         )

@@ -13,10 +13,7 @@ against the schema and stored under the SHA-256 of its printed text.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +34,12 @@ from graphql import (
 )
 from graphql.language import Visitor, visit
 
+from bff.reloading import LoadError, ReloadingFile
+
 APOLLO_FORMAT: Final = "apollo-persisted-query-manifest"
-_log = logging.getLogger("bff.trusted_documents")
 
 
-class ManifestError(ValueError):
+class ManifestError(LoadError):
     """The manifest cannot be read; the message says where and why."""
 
 
@@ -53,52 +51,35 @@ class Operation:
     body: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Index:
+    by_id: Mapping[str, str]
+    by_sha256: Mapping[str, str]
+
+
+def _index(path: Path) -> _Index:
+    operations = read_manifest(path)
+    return _Index(
+        {operation.id: operation.body for operation in operations},
+        {_sha256(operation.body): operation.body for operation in operations},
+    )
+
+
 class TrustedDocuments:
     """The manifest in force, by id and by the SHA-256 of each body."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._by_id: dict[str, str] = {}
-        self._by_sha256: dict[str, str] = {}
-        self._version: tuple[int, int] | None = None
-        self.reload()
+        self.file = ReloadingFile(path, _index, what="trusted documents")
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return len(self.file.current.by_id)
 
     def get(self, document_id: str) -> str | None:
-        return self._by_id.get(document_id) or self._by_sha256.get(document_id)
+        index = self.file.current
+        return index.by_id.get(document_id) or index.by_sha256.get(document_id)
 
     def has_sha256(self, sha256: str) -> bool:
-        return sha256 in self._by_sha256
-
-    def reload(self) -> bool:
-        """Read the file when it changed since the last read; True when it did."""
-        try:
-            stat = os.stat(self.path)
-        except OSError as error:
-            raise ManifestError(
-                f"{self.path}: cannot read the manifest ({error.strerror})"
-            ) from None
-        version = (stat.st_mtime_ns, stat.st_size)
-        if version == self._version:
-            return False
-        operations = read_manifest(self.path)
-        self._by_id = {operation.id: operation.body for operation in operations}
-        self._by_sha256 = {_sha256(operation.body): operation.body for operation in operations}
-        self._version = version
-        return True
-
-    async def watch(self, interval_s: float) -> None:
-        """Reload on change until cancelled, keeping the last good manifest on errors."""
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                # Off the event loop: a large manifest takes a while to parse.
-                if await asyncio.to_thread(self.reload):
-                    _log.info("trusted documents reloaded: %d operations", len(self))
-            except ManifestError as error:
-                _log.error("trusted documents not reloaded, keeping the previous ones: %s", error)
+        return sha256 in self.file.current.by_sha256
 
 
 def read_manifest(path: Path) -> list[Operation]:
