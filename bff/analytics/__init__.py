@@ -1,0 +1,1 @@
+"""Usage analytics: one event per operation and per exposure, shipped off the request path."""

@@ -1,0 +1,94 @@
+"""The events usage analytics records, as the JSON objects the sinks store.
+
+An operation event says what a client asked for (operation name and document
+hash, the schema coordinates it selected), how it went (duration, outcome,
+error codes) and which experiment variants it was served. An exposure event
+says a caller was served a variant for the first time in a window; the caller
+appears only as a keyed hash of their id. Neither holds variable values,
+tokens or response data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+JsonObject = dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationEvent:
+    time: float
+    """Seconds since the epoch."""
+    operation_name: str | None
+    operation_hash: str | None
+    operation_type: str | None
+    client_name: str
+    client_version: str
+    fields: Sequence[str]
+    duration_ms: float
+    outcome: str
+    error_codes: Sequence[str]
+    variants: Mapping[str, str]
+
+    def to_json(self) -> JsonObject:
+        return {
+            "type": "operation",
+            "time": _iso(self.time),
+            "operation": self.operation_name,
+            "hash": self.operation_hash,
+            "operationType": self.operation_type,
+            "client": {"name": self.client_name, "version": self.client_version},
+            "fields": list(self.fields),
+            "durationMs": round(self.duration_ms, 3),
+            "outcome": self.outcome,
+            "errors": sorted(set(self.error_codes)),
+            "variants": dict(self.variants),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureEvent:
+    time: float
+    experiment: str
+    variant: str
+    subject: str
+    """A hash of the caller's unit: counts distinct callers without naming them."""
+    client_name: str
+    client_version: str
+
+    def to_json(self) -> JsonObject:
+        return {
+            "type": "exposure",
+            "time": _iso(self.time),
+            "experiment": self.experiment,
+            "variant": self.variant,
+            "subject": self.subject,
+            "client": {"name": self.client_name, "version": self.client_version},
+        }
+
+
+Event = OperationEvent | ExposureEvent
+
+
+def subject_of(unit: str, experiment: str) -> str:
+    """A pseudonym for a caller, different per experiment so events cannot be joined."""
+    return hashlib.sha256(f"{experiment}\0{unit}".encode()).hexdigest()[:24]
+
+
+def _iso(seconds: float) -> str:
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event_time(event: Mapping[str, object]) -> datetime | None:
+    """When a stored event happened; None when the field is missing or malformed."""
+    value = event.get("time")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
