@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from bff import graphiql
 from bff.auth import Authenticator, KeySet, TokenRules
 from bff.compression import Compression
+from bff.decisions import ProductDecisions
 from bff.graphql import METHODS, GraphQLEndpoint
 from bff.health import Readiness, healthz
 from bff.http_security import SecurityHeaders, cors
@@ -39,6 +40,7 @@ from clients.cache import SharedCache
 from clients.http import CallScope
 from clients.registry import Clients, open_clients
 from resolvers.context import Caller, Context
+from resolvers.experiments import Subject
 from resolvers.loaders import build_loaders
 from schema import build_schema
 
@@ -158,6 +160,8 @@ def create_app(
         count=lambda outcome: metrics.persisted_queries.labels(outcome).inc(),
     )
 
+    decisions = ProductDecisions(settings.product, redis=redis, metrics=metrics)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime.clients = open_clients(
@@ -177,6 +181,7 @@ def create_app(
             if trusted is not None
             else None
         )
+        decisions.start()
         try:
             yield
         finally:
@@ -185,6 +190,7 @@ def create_app(
                 watcher.cancel()
                 with suppress(asyncio.CancelledError):
                     await watcher
+            await decisions.stop()
             lifecycle.restore_signals()
             await runtime.clients.aclose()
             await identity_http.aclose()
@@ -194,7 +200,11 @@ def create_app(
             provider.force_flush()
 
     def make_context(
-        request_id: str, caller: Caller, observation: Observation, deadline: float
+        request_id: str,
+        caller: Caller,
+        observation: Observation,
+        deadline: float,
+        subject: Subject,
     ) -> Context:
         scope = CallScope(
             request_id=request_id,
@@ -204,18 +214,20 @@ def create_app(
             deadline=deadline,
         )
         scoped = runtime.require_clients().scoped(scope)
+        loaders = build_loaders(scoped, batching=settings.batching, observer=observation)
         return Context(
             request_id=request_id,
             caller=caller,
             clients=scoped,
-            loaders=build_loaders(scoped, batching=settings.batching, observer=observation),
+            loaders=loaders,
+            experiments=decisions.assignments(subject, loaders, caller.user_id),
         )
 
     endpoint = GraphQLEndpoint(
         operations,
         make_context,
         authenticator,
-        Telemetry(tracer, metrics),
+        Telemetry(tracer, metrics, usage=decisions.usage),
         graphiql_page=graphiql.page(
             "/graphql",
             debug=settings.debug,

@@ -24,13 +24,15 @@ from bff.observation import Observation, Telemetry
 from bff.operations import Operations, RequestFailure
 from bff.persisted import PersistedQueries
 from bff.rate_limit import RateLimiter
-from bff.request import client_of, failure, read_request, request_id_of
+from bff.request import client_id_of, client_of, failure, read_request, request_id_of
 from bff.response_cache import ResponseCache
 from resolvers.context import Caller, Context
+from resolvers.experiments import Subject
 
-ContextFactory = Callable[[str, Caller, Observation, float], Context]
-"""Builds the per-request context from the request id, the caller, its observation
-and its deadline (`time.monotonic()` by which it must be answered)."""
+ContextFactory = Callable[[str, Caller, Observation, float, Subject], Context]
+"""Builds the per-request context from the request id, the caller, its observation,
+its deadline (`time.monotonic()` by which it must be answered) and who it is for
+experiments."""
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 """Methods routed here, so that unsupported ones get a GraphQL-shaped 405."""
@@ -158,9 +160,12 @@ class GraphQLEndpoint:
                 }
                 return _json_bytes(stored.body, 200, request_id, headers, media)
         deadline = arrived + self._budget_for(prepared.operation_name)
-        context = self._make_context(request_id, caller, observation, deadline)
+        client_name, client_version = client_of(request)
+        subject = Subject(caller.user_id or client_id_of(request), client_name, client_version)
+        context = self._make_context(request_id, caller, observation, deadline, subject)
         with self._telemetry.tracer.start_as_current_span("graphql.execute"):
             result = await self._operations.execute(prepared, graphql_request.variables, context)
+        observation.variants = context.experiments.served
         body: JsonDict = {"data": result.data}
         policy = prepared.policy
         observation.outcome = "ok"

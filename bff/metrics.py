@@ -182,6 +182,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.usage_events = Counter(
+            "bff_usage_events",
+            "Usage events by what became of them (written, dropped: queue full, failed: sink).",
+            ["result"],
+            registry=self.registry,
+        )
         self.redis_errors = Counter(
             "bff_redis_errors",
             "Redis calls that failed and were done without, by use and action.",

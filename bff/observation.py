@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, format_span_id, format_trace_id
 
+from bff.analytics.events import OperationEvent
+from bff.analytics.pipeline import UsagePipeline
 from bff.metrics import Metrics
 from bff.operations import Prepared
 from bff.tracing import CURRENT_BATCH, LoaderBatch
@@ -40,6 +42,9 @@ class Observation:
         self.network_calls = 0
         self.operation_name: str | None = None
         self.operation_type: str | None = None
+        self.prepared: Prepared | None = None
+        self.variants: Mapping[str, str] = {}
+        """Experiment variants the operation was served."""
         self.outcome = "error"
         self.error_codes: list[str] = []
         self._tracer = tracer
@@ -51,6 +56,7 @@ class Observation:
 
     def named(self, prepared: Prepared) -> None:
         """The document is known: name the span as the GraphQL conventions say."""
+        self.prepared = prepared
         self.operation_type = prepared.operation_type.value
         self.operation_name = prepared.operation_name
         self.span.update_name(f"{self.operation_type} {self.operation_name or ''}".strip())
@@ -166,9 +172,12 @@ class Observation:
 class Telemetry:
     """Process-wide: the tracer and the metrics every operation reports to."""
 
-    def __init__(self, tracer: Tracer, metrics: Metrics) -> None:
+    def __init__(
+        self, tracer: Tracer, metrics: Metrics, *, usage: UsagePipeline | None = None
+    ) -> None:
         self.tracer = tracer
         self.metrics = metrics
+        self.usage = usage
 
     @contextmanager
     def operation(
@@ -200,6 +209,8 @@ class Telemetry:
             outcome=observation.outcome,
             seconds=seconds,
         )
+        if self.usage is not None:
+            self.usage.record(_operation_event(observation, client, seconds))
         context = span.get_span_context()
         logger.info(
             "%s %s %s",
@@ -223,6 +234,25 @@ class Telemetry:
                 }
             },
         )
+
+
+def _operation_event(
+    observation: Observation, client: tuple[str, str], seconds: float
+) -> OperationEvent:
+    prepared = observation.prepared
+    return OperationEvent(
+        time=time.time(),
+        operation_name=observation.operation_name,
+        operation_hash=prepared.sha256 if prepared is not None else None,
+        operation_type=observation.operation_type,
+        client_name=client[0],
+        client_version=client[1],
+        fields=prepared.coordinates if prepared is not None else (),
+        duration_ms=seconds * 1000,
+        outcome=observation.outcome,
+        error_codes=observation.error_codes,
+        variants=observation.variants,
+    )
 
 
 def _sort_key(key: tuple[tuple[str | int, ...], str]) -> tuple[tuple[str, ...], str]:

@@ -166,6 +166,12 @@ def _label(value: str | None) -> str:
     return value
 
 
+def client_id_of(request: Request) -> str | None:
+    """An anonymous caller's stable id (`X-Client-Id`, set once per install), when well-formed."""
+    given = request.headers.get("x-client-id")
+    return given if given is not None and _REQUEST_ID.fullmatch(given) else None
+
+
 def request_id_of(request: Request) -> str:
     """The caller's `X-Request-Id` when well-formed, else a fresh one."""
     given = request.headers.get("x-request-id")

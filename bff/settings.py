@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, TypeVar
 
 from clients.breaker import BreakerPolicy
@@ -141,6 +142,21 @@ class PersistedSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ProductSettings:
+    """Experiments, feature flags and usage analytics (see README, Product decisions)."""
+
+    experiments_file: str = ""
+    reload_interval_s: float = 2.0
+    exposure_window_s: float = 86_400.0
+    usage_sink: str = "jsonl"
+    usage_file: str = "usage.jsonl"
+    usage_stream: str = "bff:usage"
+    usage_queue: int = 10_000
+    usage_batch: int = 500
+    usage_flush_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class ResilienceSettings:
     """Time budgets, stale answers, load shedding and shutdown (see README, Resilience).
 
@@ -192,6 +208,7 @@ class Settings:
     http: HttpSettings = field(default_factory=lambda: HttpSettings())
     resilience: ResilienceSettings = field(default_factory=lambda: ResilienceSettings())
     persisted: PersistedSettings = field(default_factory=lambda: PersistedSettings())
+    product: ProductSettings = field(default_factory=lambda: ProductSettings())
     redis_url: str = ""
     compression_min_bytes: int | None = 1024
     """Smallest response body compressed; None: no compression."""
@@ -372,6 +389,7 @@ def _read(env: _Reader) -> Settings:
         http=_http(env, demo),
         resilience=_resilience(env, demo),
         persisted=_persisted(env),
+        product=_product(env, demo),
         redis_url=env.text(
             "REDIS_URL",
             "",
@@ -463,6 +481,47 @@ def _compression(env: _Reader) -> int | None:
     enabled = env.boolean("COMPRESSION", True, "compress responses (br or gzip as accepted)")
     min_bytes = env.integer("COMPRESSION_MIN_BYTES", 1024, "smallest body compressed", low=0)
     return min_bytes if enabled else None
+
+
+DEMO_EXPERIMENTS = Path(__file__).resolve().parents[1] / "demo" / "experiments.toml"
+
+
+def _product(env: _Reader, demo: bool) -> ProductSettings:
+    sink = env.choice(
+        "USAGE_SINK",
+        ("jsonl", "redis", "stdout", "none"),
+        "jsonl",
+        "where usage events go (redis: a stream in BFF_REDIS_URL)",
+    )
+    return ProductSettings(
+        experiments_file=env.parsed(
+            "EXPERIMENTS_FILE",
+            str(DEMO_EXPERIMENTS) if demo else "",
+            "experiments and feature flags (TOML), reloaded on change "
+            "(default: the demo's in demo, none in production)",
+            str,
+            shown="demo/experiments.toml in demo",
+        ),
+        reload_interval_s=env.milliseconds(
+            "EXPERIMENTS_RELOAD_MS", 2000, "how often the experiments file is checked", low=1
+        ),
+        exposure_window_s=env.integer(
+            "EXPOSURE_WINDOW_S",
+            86_400,
+            "a caller's exposure to a variant is recorded once per this window (per process)",
+            low=1,
+        ),
+        usage_sink=sink,
+        usage_file=env.text("USAGE_FILE", "usage.jsonl", "the JSON lines file usage events go to"),
+        usage_stream=env.text("USAGE_STREAM", "bff:usage", "the Redis stream usage events go to"),
+        usage_queue=env.integer(
+            "USAGE_QUEUE", 10_000, "usage events held before new ones are dropped", low=1
+        ),
+        usage_batch=env.integer("USAGE_BATCH", 500, "usage events written at once", low=1),
+        usage_flush_s=env.milliseconds(
+            "USAGE_FLUSH_MS", 1000, "longest an event waits in the queue", low=1
+        ),
+    )
 
 
 def _persisted(env: _Reader) -> PersistedSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clients.registry import Clients
+from resolvers.experiments import Assignments
 from resolvers.loaders import Loaders
 
 ADMIN = "admin"
@@ -37,3 +38,5 @@ class Context:
     caller: Caller
     clients: Clients
     loaders: Loaders
+    experiments: Assignments
+    """The caller's experiment variants and feature flags (`resolvers.experiments`)."""

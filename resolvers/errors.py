@@ -3,7 +3,8 @@
     RequestError          the caller's request cannot be served as asked
     ├── BadUserInput      an argument is out of range or malformed   BAD_USER_INPUT
     ├── Unauthenticated   the field needs a signed-in caller         UNAUTHENTICATED
-    └── Forbidden         the caller may not see or do this          FORBIDDEN
+    ├── Forbidden         the caller may not see or do this          FORBIDDEN
+    └── FeatureDisabled   a feature flag is off for this caller      FEATURE_DISABLED
 
 Their messages are written for the frontend developer and are always safe to
 show. Failures of downstream services are `clients.errors.DownstreamError`s.
@@ -32,3 +33,9 @@ class Unauthenticated(RequestError):
 
 class Forbidden(RequestError):
     code = "FORBIDDEN"
+
+
+class FeatureDisabled(RequestError):
+    """The field sits behind a feature flag that is off for this caller."""
+
+    code = "FEATURE_DISABLED"

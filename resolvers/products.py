@@ -50,3 +50,19 @@ async def get_rating(context: Context, product_id: str) -> RatingSummaryRecord:
 async def get_reviews_of(context: Context, product_id: str, first: int) -> Sequence[ReviewRecord]:
     check_range("first", first, 1, MAX_REVIEWS)
     return await context.loaders.reviews_by_product.load((product_id, first))
+
+
+MAX_RELATED = 20
+
+
+async def get_related(
+    context: Context, product_id: str, category_id: str | None, first: int
+) -> list[ProductRecord]:
+    """Up to `first` other products of the product's category, in catalog order."""
+    check_range("first", first, 1, MAX_RELATED)
+    if category_id is None:
+        return []
+    page = await context.clients.catalog.list_products(
+        category_id=category_id, limit=first + 1, cursor=None
+    )
+    return [product for product in page.items if product.id != product_id][:first]

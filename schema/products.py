@@ -11,9 +11,12 @@ from clients.catalog import CategoryRecord, ProductRecord
 from clients.inventory import StockRecord
 from clients.reviews import RatingSummaryRecord
 from resolvers.listing import Listing
-from schema.cache_control import INHERIT, public
+from schema.cache_control import INHERIT, private, public
+from schema.experiments import FeatureGate
 from schema.info import Info
 from schema.money import Money
+
+RELATED_PRODUCTS_FLAG = "related-products"
 
 if TYPE_CHECKING:
     from schema.reviews import Review
@@ -115,6 +118,20 @@ class Product:
 
         records = await resolvers.products.get_reviews_of(info.context, self.id, first)
         return [Review.from_record(record) for record in records]
+
+    @strawberry.field(
+        description=(
+            "Other products of the same category, behind the `related-products` flag: "
+            "null with FEATURE_DISABLED for callers it is off for."
+        ),
+        extensions=[FeatureGate(RELATED_PRODUCTS_FLAG)],
+        directives=[private(60)],
+    )
+    async def related(self, info: Info, first: int = 4) -> list[Product] | None:
+        records = await resolvers.products.get_related(
+            info.context, self.id, self.category_id, first
+        )
+        return [Product.from_record(record) for record in records]
 
 
 @strawberry.type(

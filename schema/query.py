@@ -10,6 +10,7 @@ import resolvers.products
 import resolvers.recommendations
 import resolvers.users
 from schema.cache_control import private, public
+from schema.experiments import ExperimentAssignment, FeatureFlag
 from schema.info import Info
 from schema.orders import Order
 from schema.products import Category, Product, ProductConnection
@@ -71,3 +72,20 @@ class Query:
     async def recommendations(self, info: Info, first: int = 10) -> list[Product] | None:
         records = await resolvers.recommendations.get_recommendations(info.context, first)
         return [Product.from_record(record) for record in records]
+
+    @strawberry.field(
+        description=(
+            "The running experiments this caller takes part in, with their variants; "
+            "listing one counts as serving it."
+        ),
+        directives=[private(0)],
+    )
+    async def experiments(self, info: Info) -> list[ExperimentAssignment]:
+        assigned = await info.context.experiments.experiments()
+        return [ExperimentAssignment(name=name, variant=variant) for name, variant in assigned]
+
+    @strawberry.field(
+        description="Every feature flag as it stands for this caller.", directives=[private(0)]
+    )
+    async def feature_flags(self, info: Info) -> list[FeatureFlag]:
+        return [FeatureFlag.from_state(state) for state in await info.context.experiments.flags()]

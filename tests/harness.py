@@ -178,8 +178,9 @@ async def running_bff(
     wired.update(transports or {})
     for name in network:
         wired.pop(name, None)
+    # Usage events are tested where they are the subject; elsewhere they would litter.
     app = create_app(
-        Settings.from_environ(env or {}),
+        Settings.from_environ({"BFF_USAGE_SINK": "none", **(env or {})}),
         transports=wired,
         clock=clock,
         tracer_provider=tracer_provider,

@@ -18,7 +18,13 @@ def bff_url(_shared_stack: DemoProcess) -> Iterator[str]:
     """`bff serve` in a child process over the loopback demo stack; yields its base URL."""
     port = free_port()
     # One worker: each worker has caches of its own, and the tests count calls.
-    env = {**os.environ, **_shared_stack.bff_env(), "BFF_PORT": str(port), "BFF_WORKERS": "1"}
+    env = {
+        **os.environ,
+        **_shared_stack.bff_env(),
+        "BFF_PORT": str(port),
+        "BFF_WORKERS": "1",
+        "BFF_USAGE_SINK": "none",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "bff", "serve"], env=env, stdout=subprocess.PIPE, text=True
     )

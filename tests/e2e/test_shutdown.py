@@ -9,8 +9,10 @@ import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from bff.examples import PRODUCT_PAGE
@@ -41,7 +43,9 @@ def post_product_page(client: httpx.Client, number: int) -> tuple[str, bool]:
     return f"status {response.status_code}", closing
 
 
-def test_sigterm_drains_in_flight_requests_and_closes_connections(stack: DemoProcess) -> None:
+def test_sigterm_drains_in_flight_requests_and_closes_connections(
+    stack: DemoProcess, tmp_path: Path
+) -> None:
     # Every ProductPage takes over a second, so requests are in flight at every moment.
     stack.set_faults("inventory", latency_ms=1200)
     port = free_port()
@@ -53,6 +57,9 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(stack: DemoPro
         "BFF_WORKERS": "1",
         "BFF_SHUTDOWN_DELAY_MS": str(int(DELAY_S * 1000)),
         "BFF_RESPONSE_CACHE": "false",
+        # Flushed only every minute: the events reach the file because shutdown flushes them.
+        "BFF_USAGE_FILE": str(tmp_path / "usage.jsonl"),
+        "BFF_USAGE_FLUSH_MS": "60000",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "bff", "serve"],
@@ -124,3 +131,6 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(stack: DemoPro
     assert exited_after >= DELAY_S
     assert process.returncode in (0, -signal.SIGTERM)
     assert "draining" in output
+    events = [orjson.loads(line) for line in (tmp_path / "usage.jsonl").read_bytes().splitlines()]
+    answered = [e for e in events if e["operation"] == "ProductPage" and e["outcome"] == "ok"]
+    assert len(answered) == outcomes["answered"] + 1  # the straggler too

@@ -1,0 +1,126 @@
+"""What product decisions need at run time: the experiments in force and usage analytics.
+
+`ProductDecisions` holds the experiments file (reloaded on change), the usage
+pipeline and its sink, and the log that lets one exposure per caller and
+variant through per window. The app starts its background tasks in its
+lifespan and gives each request an `Assignments` bound to its caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from bff.analytics.events import ExposureEvent, subject_of
+from bff.analytics.pipeline import ExposureLog, UsagePipeline
+from bff.analytics.sinks import JsonLinesSink, RedisStreamSink, Sink, StdoutSink
+from bff.experiments_file import load_rules
+from bff.metrics import Metrics
+from bff.reloading import ReloadingFile
+from bff.settings import ProductSettings, SettingsError
+from clients.errors import DownstreamError
+from resolvers.experiments import Assignments, Exposure, Profile, Rules, Subject
+from resolvers.loaders import Loaders
+
+
+class ProductDecisions:
+    def __init__(
+        self,
+        settings: ProductSettings,
+        *,
+        redis: Redis | None,
+        metrics: Metrics,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._wall_clock = wall_clock
+        self.rules = (
+            ReloadingFile(Path(settings.experiments_file), load_rules, what="experiments")
+            if settings.experiments_file
+            else None
+        )
+        sink = _sink(settings, redis)
+        self.usage = (
+            UsagePipeline(
+                sink,
+                max_queue=settings.usage_queue,
+                batch_size=settings.usage_batch,
+                flush_interval_s=settings.usage_flush_s,
+                count=lambda result, events: metrics.usage_events.labels(result).inc(events),
+            )
+            if sink is not None
+            else None
+        )
+        self._exposures = ExposureLog(settings.exposure_window_s)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def assignments(self, subject: Subject, loaders: Loaders, user_id: str | None) -> Assignments:
+        """The experiments and flags as they stand for one request's caller."""
+
+        async def profile() -> Profile | None:
+            if user_id is None:
+                return None
+            try:
+                user = await loaders.users.load(user_id)
+            except DownstreamError:
+                return None  # unknown tier or country: outside audiences that need them
+            return None if user is None else Profile(user.tier, user.country)
+
+        def exposed(exposure: Exposure) -> None:
+            if self.usage is not None and self._exposures.first(
+                exposure.experiment, exposure.variant, exposure.unit
+            ):
+                self.usage.record(
+                    ExposureEvent(
+                        time=self._wall_clock(),
+                        experiment=exposure.experiment,
+                        variant=exposure.variant,
+                        subject=subject_of(exposure.unit, exposure.experiment),
+                        client_name=subject.client_name,
+                        client_version=subject.client_version,
+                    )
+                )
+
+        return Assignments(
+            self.rules.current if self.rules is not None else Rules(),
+            subject,
+            profile=profile,
+            exposed=exposed,
+            now=datetime.fromtimestamp(self._wall_clock(), UTC),
+        )
+
+    def start(self) -> None:
+        if self.rules is not None:
+            self._tasks.append(
+                asyncio.create_task(self.rules.watch(self._settings.reload_interval_s))
+            )
+        if self.usage is not None:
+            self._tasks.append(asyncio.create_task(self.usage.run()))
+
+    async def stop(self) -> None:
+        """Stop watching and flushing, then send what is still queued."""
+        for task in self._tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.usage is not None:
+            await self.usage.flush()
+
+
+def _sink(settings: ProductSettings, redis: Redis | None) -> Sink | None:
+    if settings.usage_sink == "jsonl":
+        return JsonLinesSink(Path(settings.usage_file))
+    if settings.usage_sink == "redis":
+        if redis is None:
+            raise SettingsError("BFF_USAGE_SINK=redis needs BFF_REDIS_URL")
+        return RedisStreamSink(redis, settings.usage_stream)
+    if settings.usage_sink == "stdout":
+        return StdoutSink()
+    return None
