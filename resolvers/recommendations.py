@@ -15,10 +15,13 @@ ANONYMOUS_USER = "anonymous"
 
 
 async def get_recommendations(
-    context: Context, first: int, model: Model = "popular"
+    context: Context, first: int, model: Model = "popular", *, argument: str = "first"
 ) -> list[ProductRecord]:
-    """Recommended products in the service's order; ids the catalog no longer has are skipped."""
-    check_range("first", first, 1, MAX_RECOMMENDATIONS)
+    """Recommended products in the service's order; ids the catalog no longer has are skipped.
+
+    `argument` names the client's argument that gave `first`, for the error message.
+    """
+    check_range(argument, first, 1, MAX_RECOMMENDATIONS)
     user_id = context.caller.user_id or ANONYMOUS_USER
     picked = await context.loaders.recommendations.load((user_id, model, first))
     products = await asyncio.gather(
