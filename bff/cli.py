@@ -38,6 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     schema = commands.add_parser("schema", help="look at the GraphQL schema")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     schema_commands.add_parser("pii", help="list every field and argument marked personal data")
+    export = schema_commands.add_parser("export", help="print the schema's SDL")
+    export.add_argument("--output", type=Path, help="write it to this file instead")
+    check = schema_commands.add_parser(
+        "check", help="fail on a breaking change against the committed SDL"
+    )
+    check.add_argument("--against", type=Path, default=Path("schema.graphql"), help="SDL file")
     documents = commands.add_parser("documents", help="manage the trusted-documents manifest")
     documents_commands = documents.add_subparsers(dest="documents_command", required=True)
     add = documents_commands.add_parser(
@@ -101,9 +107,14 @@ def _print_settings() -> int:
 
 
 def _schema_command(options: argparse.Namespace) -> int:
+    from bff import schema_check
     from bff.privacy import personal_data
     from schema import build_schema
 
+    if options.schema_command == "export":
+        return schema_check.export(build_schema(), options.output)
+    if options.schema_command == "check":
+        return schema_check.check(build_schema(), options.against)
     for coordinate in personal_data(build_schema()._schema):
         print(coordinate)
     return 0
