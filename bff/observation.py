@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, format_span_id, format_trace_id
@@ -42,6 +42,8 @@ class Observation:
         self.operation_type: str | None = None
         self.outcome = "error"
         self.error_codes: list[str] = []
+        self.deprecated: Mapping[str, str] = {}
+        """Deprecated coordinates the operation uses, with their reasons."""
         self._tracer = tracer
         self._metrics = metrics
         self._exchanges: list[Exchange] = []
@@ -53,6 +55,7 @@ class Observation:
         """The document is known: name the span as the GraphQL conventions say."""
         self.operation_type = prepared.operation_type.value
         self.operation_name = prepared.operation_name
+        self.deprecated = prepared.deprecated
         self.span.update_name(f"{self.operation_type} {self.operation_name or ''}".strip())
         self.span.set_attribute("graphql.operation.type", self.operation_type)
         if self.operation_name:
@@ -127,6 +130,10 @@ class Observation:
             "downstream": calls,
             "perRequestCache": dict(self._memo_hits),
             "warnings": self._warnings(),
+            "deprecated": [
+                {"coordinate": coordinate, "reason": reason}
+                for coordinate, reason in self.deprecated.items()
+            ],
         }
 
     def _exchange(self, exchange: Exchange) -> dict[str, object]:
@@ -200,6 +207,7 @@ class Telemetry:
             outcome=observation.outcome,
             seconds=seconds,
         )
+        self.metrics.deprecated_usage(observation.deprecated, client)
         context = span.get_span_context()
         logger.info(
             "%s %s %s",

@@ -29,6 +29,7 @@ from graphql import (
 from opentelemetry.trace import Tracer
 
 from bff.cache_policy import CachePolicies, CachePolicy
+from bff.deprecation import deprecated_usage
 from bff.documents import DocumentCache
 from bff.executor import PathTrackingExecutor, PlannedExecution
 from bff.limits import LimitExceeded, Limits, check, measure
@@ -87,6 +88,8 @@ class Prepared:
     """The estimated cost (`bff.limits`), what rate limits charge."""
     personal_variables: frozenset[str]
     """Variables feeding `@personalData` arguments: errors never echo their values."""
+    deprecated: Mapping[str, str] = field(default_factory=dict)
+    """Deprecated coordinates the operation uses, with their reasons (`bff.deprecation`)."""
     plans: dict[tuple[object, ...], ObjectPlan] = field(default_factory=dict, compare=False)
 
     @property
@@ -186,6 +189,7 @@ class Operations:
             signature=document_signature(document.node),
             cost=measures.cost,
             personal_variables=personal_variables(self._schema, document.node),
+            deprecated=deprecated_usage(self._schema, document.node, operation),
         )
 
     async def execute(
