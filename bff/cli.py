@@ -54,9 +54,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--manifest",
         help="the manifest to update (default: BFF_TRUSTED_DOCUMENTS, else trusted-documents.json)",
     )
+    usage = commands.add_parser("usage", help="what clients use, from running BFFs' metrics")
+    usage_commands = usage.add_subparsers(dest="usage_command", required=True)
+    deprecated = usage_commands.add_parser(
+        "deprecated", help="who still uses each deprecated field, argument or enum value"
+    )
+    deprecated.add_argument(
+        "--metrics-url",
+        action="append",
+        help="a BFF's /metrics, once per process to add up (default: "
+        "http://localhost:8000/metrics)",
+    )
     options = parser.parse_args(args)
     if options.command == "documents":
         return _add_documents(options)
+    if options.command == "usage":
+        return _usage_command(options)
     if options.command == "settings":
         return _print_settings()
     if options.command == "schema":
@@ -138,6 +151,15 @@ def _add_documents(options: argparse.Namespace) -> int:
         print(f"added {operation.type} {operation.name}  {operation.id}")
     print(f"{manifest}: {len(added)} added, {known} already there")
     return 0
+
+
+def _usage_command(options: argparse.Namespace) -> int:
+    from bff.deprecation import deprecated_coordinates
+    from bff.usage import DEFAULT_URL, deprecated_usage
+    from schema import build_schema
+
+    deprecated = deprecated_coordinates(build_schema()._schema)
+    return deprecated_usage(options.metrics_url or [DEFAULT_URL], deprecated)
 
 
 def _print_token(options: argparse.Namespace) -> int:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from graphql import GraphQLSchema, build_schema, get_operation_ast, parse
 
+from bff.cli import main
 from bff.deprecation import deprecated_coordinates, deprecated_usage
 from bff.limits import measure
+from bff.usage import Usage, add_usage, report
+from demo.launch import free_port
 from schema import build_schema as build_running
 from tests.harness import Harness, running_bff, sample
 
@@ -175,3 +179,39 @@ async def test_the_debug_view_lists_the_deprecations_used(bff: Harness) -> None:
     assert [entry["coordinate"] for entry in deprecated] == [PRICE_CENTS, LIMIT]
     assert deprecated[1]["reason"] == "Use `first`, as every list of this API does."
     assert plain.body["extensions"]["debug"]["deprecated"] == []
+
+
+async def test_the_usage_report_reads_a_bffs_metrics() -> None:
+    async with running_bff() as bff:
+        await bff.query(OLD_APP, headers=WEB)
+        for _ in range(3):
+            await bff.query(FRAGMENTS, headers=IOS)
+        first = (await bff.http.get("/metrics")).text
+    async with running_bff() as bff:  # a second process, counting on its own
+        await bff.query(OLD_APP, headers=IOS)
+        second = (await bff.http.get("/metrics")).text
+    usage: Usage = {}
+    add_usage(usage, first)
+    add_usage(usage, second)
+
+    assert report(usage, deprecated_coordinates(SCHEMA)) == [
+        "Product.priceCents: 5 uses",
+        "  ios  7.2    4",
+        "  web  1.4.0  1",
+        "Query.recommendations(limit:): 2 uses",
+        "  ios  7.2    1",
+        "  web  1.4.0  1",
+    ]
+    assert report({}, deprecated_coordinates(SCHEMA)) == [
+        "Product.priceCents: no use seen",
+        "Query.recommendations(limit:): no use seen",
+    ]
+
+
+def test_usage_says_which_url_it_cannot_read(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}/metrics"
+
+    assert main(["usage", "deprecated", "--metrics-url", url]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"bff: cannot read {url}: ")
+    assert captured.out == ""
