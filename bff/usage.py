@@ -61,16 +61,21 @@ def add_usage(usage: Usage, text: str, *, source: str = "the metrics") -> None:
 def report(usage: Usage, deprecated: Mapping[str, str]) -> list[str]:
     """Per used coordinate its clients, most uses first; then the deprecated ones unused."""
     used = {coordinate: clients for coordinate, clients in usage.items() if clients}
-    rows = [(name, version) for clients in used.values() for name, version in clients]
-    name_width = max((len(name) for name, _ in rows), default=0)
-    version_width = max((len(version) for _, version in rows), default=0)
+    rows = [
+        (*client, round(count)) for clients in used.values() for client, count in clients.items()
+    ]
+    name_width = max((len(name) for name, _, _ in rows), default=0)
+    version_width = max((len(version) for _, version, _ in rows), default=0)
+    count_width = max((len(str(count)) for _, _, count in rows), default=0)
     lines = []
     for coordinate in sorted(used):
         clients = used[coordinate]
         total = round(sum(clients.values()))
         lines.append(f"{coordinate}: {total} use{'' if total == 1 else 's'}")
         for (name, version), count in sorted(clients.items(), key=lambda item: (-item[1], item[0])):
-            lines.append(f"  {name:<{name_width}}  {version:<{version_width}}  {round(count)}")
+            lines.append(
+                f"  {name:<{name_width}}  {version:<{version_width}}  {round(count):>{count_width}}"
+            )
     lines += [f"{coordinate}: no use seen" for coordinate in deprecated if coordinate not in used]
     return lines
 
