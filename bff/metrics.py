@@ -9,7 +9,7 @@ their owners at scrape time, costing nothing per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import (
@@ -212,8 +212,10 @@ class Metrics:
         self._requests.labels(*labels, outcome).inc()
         self._duration.labels(*labels).observe(seconds)
 
-    def deprecated_usage(self, coordinates: Iterable[str], client: tuple[str, str]) -> None:
+    def deprecated_usage(self, coordinates: Collection[str], client: tuple[str, str]) -> None:
         """One operation used these deprecated coordinates (bounded by the schema)."""
+        if not coordinates:
+            return
         client_labels = self._client_labels(client)
         for coordinate in coordinates:
             self._deprecated.labels(coordinate, *client_labels).inc()

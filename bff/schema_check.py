@@ -21,18 +21,14 @@ import strawberry
 from graphql import (
     BreakingChangeType,
     DangerousChangeType,
-    GraphQLEnumType,
     GraphQLError,
-    GraphQLField,
-    GraphQLInputObjectType,
-    GraphQLInterfaceType,
-    GraphQLObjectType,
     GraphQLSchema,
     find_schema_changes,
 )
 from graphql import build_schema as build_from_sdl
 
-SCHEMA_FILE = Path("schema.graphql")
+from bff.deprecation import deprecated_coordinates
+
 SEVERITIES = ("breaking", "dangerous", "safe")
 
 _REMOVALS = frozenset(
@@ -83,14 +79,14 @@ def load_sdl(path: Path) -> GraphQLSchema:
 
 def changes(old: GraphQLSchema, new: GraphQLSchema) -> list[Change]:
     """What changed from `old` to `new`: breaking changes first, then dangerous, then safe."""
-    never_deprecated = _removed_without_deprecation(old, new)
+    deprecated = deprecated_coordinates(old)
     found = []
     for change in find_schema_changes(old, new):
         description = change.description
         if isinstance(change.type, BreakingChangeType):
             severity = "breaking"
             removed = _REMOVED.search(description) if change.type in _REMOVALS else None
-            if removed and removed.group(1) in never_deprecated:
+            if removed and removed.group(1) not in deprecated:
                 description = description.removesuffix(".") + " without being deprecated first."
         elif isinstance(change.type, DangerousChangeType):
             severity = "dangerous"
@@ -98,42 +94,6 @@ def changes(old: GraphQLSchema, new: GraphQLSchema) -> list[Change]:
             severity = "safe"
         found.append(Change(severity, change.type.name, description))
     return sorted(found, key=lambda change: SEVERITIES.index(change.severity))
-
-
-def _removed_without_deprecation(old: GraphQLSchema, new: GraphQLSchema) -> set[str]:
-    """Coordinates of fields, arguments and enum values gone from `new` that `old` did
-    not deprecate."""
-    found: set[str] = set()
-    for name, old_type in old.type_map.items():
-        new_type = new.type_map.get(name)
-        if name.startswith("__") or type(new_type) is not type(old_type):
-            continue
-        if isinstance(old_type, GraphQLEnumType):
-            assert isinstance(new_type, GraphQLEnumType)
-            found.update(
-                f"{name}.{value_name}"
-                for value_name, value in old_type.values.items()
-                if value_name not in new_type.values and value.deprecation_reason is None
-            )
-        elif isinstance(
-            old_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
-        ):
-            assert isinstance(
-                new_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
-            )
-            for field_name, field in old_type.fields.items():
-                new_field = new_type.fields.get(field_name)
-                if new_field is None:
-                    if field.deprecation_reason is None:
-                        found.add(f"{name}.{field_name}")
-                elif isinstance(field, GraphQLField) and isinstance(new_field, GraphQLField):
-                    found.update(
-                        f"{name}.{field_name}({argument_name}:)"
-                        for argument_name, argument in field.args.items()
-                        if argument_name not in new_field.args
-                        and argument.deprecation_reason is None
-                    )
-    return found
 
 
 def export(schema: strawberry.Schema, output: Path | None) -> int:
