@@ -155,11 +155,11 @@ def _add_documents(options: argparse.Namespace) -> int:
 
 def _usage_command(options: argparse.Namespace) -> int:
     from bff.deprecation import deprecated_coordinates
-    from bff.usage import DEFAULT_URL, deprecated_usage
+    from bff.usage import DEFAULT_URL, show_deprecated
     from schema import build_schema
 
     deprecated = deprecated_coordinates(build_schema()._schema)
-    return deprecated_usage(options.metrics_url or [DEFAULT_URL], deprecated)
+    return show_deprecated(options.metrics_url or [DEFAULT_URL], deprecated)
 
 
 def _print_token(options: argparse.Namespace) -> int:

@@ -80,7 +80,7 @@ def report(usage: Usage, deprecated: Mapping[str, str]) -> list[str]:
     return lines
 
 
-def deprecated_usage(urls: Sequence[str], deprecated: Mapping[str, str]) -> int:
+def show_deprecated(urls: Sequence[str], deprecated: Mapping[str, str]) -> int:
     """`bff usage deprecated`: 2 when a URL cannot be read."""
     usage: Usage = {}
     try:
