@@ -38,6 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     schema = commands.add_parser("schema", help="look at the GraphQL schema")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     schema_commands.add_parser("pii", help="list every field and argument marked personal data")
+    export = schema_commands.add_parser("export", help="print the schema's SDL")
+    export.add_argument("--output", type=Path, help="write it to this file instead")
+    check = schema_commands.add_parser(
+        "check", help="fail on a breaking change against the committed SDL"
+    )
+    check.add_argument("--against", type=Path, default=Path("schema.graphql"), help="SDL file")
     documents = commands.add_parser("documents", help="manage the trusted-documents manifest")
     documents_commands = documents.add_subparsers(dest="documents_command", required=True)
     add = documents_commands.add_parser(
@@ -48,9 +54,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--manifest",
         help="the manifest to update (default: BFF_TRUSTED_DOCUMENTS, else trusted-documents.json)",
     )
+    usage = commands.add_parser("usage", help="what clients use, from running BFFs' metrics")
+    usage_commands = usage.add_subparsers(dest="usage_command", required=True)
+    deprecated = usage_commands.add_parser(
+        "deprecated", help="who still uses each deprecated field, argument or enum value"
+    )
+    deprecated.add_argument(
+        "--metrics-url",
+        action="append",
+        help="a BFF's /metrics, once per process to add up (default: "
+        "http://localhost:8000/metrics)",
+    )
     options = parser.parse_args(args)
     if options.command == "documents":
         return _add_documents(options)
+    if options.command == "usage":
+        return _usage_command(options)
     if options.command == "settings":
         return _print_settings()
     if options.command == "schema":
@@ -101,9 +120,14 @@ def _print_settings() -> int:
 
 
 def _schema_command(options: argparse.Namespace) -> int:
+    from bff import schema_check
     from bff.privacy import personal_data
     from schema import build_schema
 
+    if options.schema_command == "export":
+        return schema_check.export(build_schema(), options.output)
+    if options.schema_command == "check":
+        return schema_check.check(build_schema(), options.against)
     for coordinate in personal_data(build_schema()._schema):
         print(coordinate)
     return 0
@@ -127,6 +151,15 @@ def _add_documents(options: argparse.Namespace) -> int:
         print(f"added {operation.type} {operation.name}  {operation.id}")
     print(f"{manifest}: {len(added)} added, {known} already there")
     return 0
+
+
+def _usage_command(options: argparse.Namespace) -> int:
+    from bff.deprecation import deprecated_coordinates
+    from bff.usage import DEFAULT_URL, show_deprecated
+    from schema import build_schema
+
+    deprecated = deprecated_coordinates(build_schema()._schema)
+    return show_deprecated(options.metrics_url or [DEFAULT_URL], deprecated)
 
 
 def _print_token(options: argparse.Namespace) -> int:

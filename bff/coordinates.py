@@ -1,9 +1,10 @@
 """The schema coordinates an operation uses, read from its document once.
 
 A coordinate names one place in the schema: `Product.name` (a field),
-`Query.products(first:)` (an argument), `AddReviewInput.rating` (an input
-field written as a literal), `OrderStatus.PAID` (an enum value written as a
-literal). Fields are followed through fragments and inline fragments;
+`Query.products(first:)` (an argument), `@include(if:)` (a directive's
+argument), `AddReviewInput.rating` (an input field written as a literal),
+`OrderStatus.PAID` (an enum value written as a literal). Fields are followed
+through fragments and inline fragments;
 `@skip`/`@include` are not evaluated, so a field the document asks for counts
 as used. Usage analytics reports them, deprecation tracking and schema checks
 against real traffic match them.
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 
 from graphql import (
     ArgumentNode,
+    DirectiveNode,
     DocumentNode,
     EnumValueNode,
     ExecutableDefinitionNode,
@@ -87,6 +89,9 @@ class _Collector(Visitor):
         coordinate = f"{parent.name}.{node.name.value}"
         self._found.add(coordinate)
         self._arguments(coordinate, node.arguments)
+
+    def enter_directive(self, node: DirectiveNode, *_: object) -> None:
+        self._arguments(f"@{node.name.value}", node.arguments)
 
     def _arguments(self, owner: str, given: Iterable[ArgumentNode] | None) -> None:
         for argument in given or ():

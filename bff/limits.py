@@ -3,10 +3,11 @@
 A document is measured once, straight after parsing (which itself stops at
 `max_tokens`): its depth, its aliases, its root fields, and an estimated cost,
 each field counting once per object it would run for. List fields multiply
-their children by their `first` argument (a variable counts as `MAX_FIRST`),
-or by `default_list_size` when they have none; a connection's `first` carries
-to its `edges`/`nodes`. Anything over a limit is refused with a message
-naming the limit, the measured value and the setting that raises it.
+their children by their `first` argument (or its deprecated name `limit`; a
+variable counts as `MAX_FIRST`), or by `default_list_size` when they have none;
+a connection's `first` carries to its `edges`/`nodes`. Anything over a limit
+is refused with a message naming the limit, the measured value and the setting
+that raises it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from graphql import (
 
 MAX_FIRST = 100
 """What a `first` given by a variable is assumed to be."""
+SIZE_ARGUMENTS = ("first", "limit")
+"""Arguments that size a list: `first`, and `limit`, its deprecated name on
+`recommendations`; when both are given the larger counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +156,16 @@ class _Walker:
         return cost, deepest
 
     def _first(self, field: FieldNode, definition: object) -> int | None:
-        for argument in field.arguments or ():
-            if argument.name.value == "first":
-                if isinstance(argument.value, IntValueNode):
-                    return max(0, int(argument.value.value))
-                if isinstance(argument.value, VariableNode):
-                    return MAX_FIRST
+        given = [
+            max(0, int(argument.value.value))
+            if isinstance(argument.value, IntValueNode)
+            else MAX_FIRST
+            for argument in field.arguments or ()
+            if argument.name.value in SIZE_ARGUMENTS
+            and isinstance(argument.value, IntValueNode | VariableNode)
+        ]
+        if given:
+            return max(given)
         args = getattr(definition, "args", None) or {}
         default = args["first"].default_value if "first" in args else None
         return default if isinstance(default, int) else None

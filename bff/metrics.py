@@ -9,7 +9,7 @@ their owners at scrape time, costing nothing per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import (
@@ -194,6 +194,13 @@ class Metrics:
             ["use", "action"],
             registry=self.registry,
         )
+        self._deprecated = Counter(
+            "bff_deprecated_usage",
+            "Operations using a deprecated field, argument or enum value, by schema "
+            "coordinate and client.",
+            ["coordinate", "client_name", "client_version"],
+            registry=self.registry,
+        )
         self.registry.register(_CacheCollector(caches))
         self.registry.register(_CircuitCollector(circuits))
 
@@ -207,12 +214,23 @@ class Metrics:
         seconds: float,
     ) -> None:
         name_label = self._operation(name) if name else UNKNOWN
-        client_name, client_version = client
-        if self._client(f"{client_name}\0{client_version}") == OTHER:
-            client_name = client_version = OTHER
-        labels = (name_label, type_ or UNKNOWN, client_name, client_version)
+        labels = (name_label, type_ or UNKNOWN, *self._client_labels(client))
         self._requests.labels(*labels, outcome).inc()
         self._duration.labels(*labels).observe(seconds)
+
+    def deprecated_usage(self, coordinates: Collection[str], client: tuple[str, str]) -> None:
+        """One operation used these deprecated coordinates (bounded by the schema)."""
+        if not coordinates:
+            return
+        client_labels = self._client_labels(client)
+        for coordinate in coordinates:
+            self._deprecated.labels(coordinate, *client_labels).inc()
+
+    def _client_labels(self, client: tuple[str, str]) -> tuple[str, str]:
+        client_name, client_version = client
+        if self._client(f"{client_name}\0{client_version}") == OTHER:
+            return OTHER, OTHER
+        return client_name, client_version
 
     def downstream(self, *, service: str, route: str, status: str, seconds: float) -> None:
         self._downstream.labels(service, route, status).inc()

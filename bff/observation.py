@@ -47,6 +47,8 @@ class Observation:
         """Experiment variants the operation was served."""
         self.outcome = "error"
         self.error_codes: list[str] = []
+        self.deprecated: Mapping[str, str] = {}
+        """Deprecated coordinates the operation uses, with their reasons."""
         self._tracer = tracer
         self._metrics = metrics
         self._exchanges: list[Exchange] = []
@@ -59,6 +61,7 @@ class Observation:
         self.prepared = prepared
         self.operation_type = prepared.operation_type.value
         self.operation_name = prepared.operation_name
+        self.deprecated = prepared.deprecated
         self.span.update_name(f"{self.operation_type} {self.operation_name or ''}".strip())
         self.span.set_attribute("graphql.operation.type", self.operation_type)
         if self.operation_name:
@@ -133,6 +136,10 @@ class Observation:
             "downstream": calls,
             "perRequestCache": dict(self._memo_hits),
             "warnings": self._warnings(),
+            "deprecated": [
+                {"coordinate": coordinate, "reason": reason}
+                for coordinate, reason in self.deprecated.items()
+            ],
         }
 
     def _exchange(self, exchange: Exchange) -> dict[str, object]:
@@ -209,6 +216,7 @@ class Telemetry:
             outcome=observation.outcome,
             seconds=seconds,
         )
+        self.metrics.deprecated_usage(observation.deprecated, client)
         if self.usage is not None:
             self.usage.record(_operation_event(observation, client, seconds))
         context = span.get_span_context()

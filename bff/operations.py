@@ -30,6 +30,7 @@ from opentelemetry.trace import Tracer
 
 from bff.cache_policy import CachePolicies, CachePolicy
 from bff.coordinates import used_coordinates
+from bff.deprecation import deprecated_among, deprecated_coordinates
 from bff.documents import DocumentCache
 from bff.executor import PathTrackingExecutor, PlannedExecution
 from bff.limits import LimitExceeded, Limits, check, measure
@@ -90,6 +91,8 @@ class Prepared:
     """Variables feeding `@personalData` arguments: errors never echo their values."""
     coordinates: tuple[str, ...] = ()
     """The schema coordinates the operation uses (`bff.coordinates`), for usage analytics."""
+    deprecated: Mapping[str, str] = field(default_factory=dict)
+    """Deprecated coordinates the operation uses, with their reasons (`bff.deprecation`)."""
     plans: dict[tuple[object, ...], ObjectPlan] = field(default_factory=dict, compare=False)
 
     @property
@@ -132,6 +135,7 @@ class Operations:
         self._limits = limits
         self._resolver_tracer = tracer if resolver_spans else None
         self._policies = CachePolicies(self._schema)
+        self._deprecations = deprecated_coordinates(self._schema)
         self._prepared: LRUCache[tuple[str, str | None], Prepared] | None = (
             LRUCache(document_cache_size) if document_cache_size > 0 else None
         )
@@ -179,6 +183,7 @@ class Operations:
         errors = self._documents.validation_errors(document)
         if errors:
             raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", list(errors))
+        coordinates = used_coordinates(self._schema, document.node, operation)
         return Prepared(
             document=document.node,
             operation=operation,
@@ -189,7 +194,8 @@ class Operations:
             signature=document_signature(document.node),
             cost=measures.cost,
             personal_variables=personal_variables(self._schema, document.node),
-            coordinates=used_coordinates(self._schema, document.node, operation),
+            coordinates=coordinates,
+            deprecated=deprecated_among(self._deprecations, coordinates),
         )
 
     async def execute(

@@ -18,13 +18,16 @@ MODEL_EXPERIMENT: Final = "recommendation-model"
 DEFAULT_MODEL: Final[Model] = "popular"
 
 
-async def get_recommendations(context: Context, first: int) -> list[ProductRecord]:
+async def get_recommendations(
+    context: Context, first: int, *, argument: str = "first"
+) -> list[ProductRecord]:
     """Recommended products in the service's order; ids the catalog no longer has are skipped.
 
     The model is the caller's variant of `recommendation-model`; callers outside
     the experiment, and variants that name no model, get the default one.
+    `argument` names the client's argument that gave `first`, for the error message.
     """
-    check_range("first", first, 1, MAX_RECOMMENDATIONS)
+    check_range(argument, first, 1, MAX_RECOMMENDATIONS)
     model = await _model(context)
     user_id = context.caller.user_id or ANONYMOUS_USER
     picked = await context.loaders.recommendations.load((user_id, model, first))

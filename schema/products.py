@@ -93,6 +93,16 @@ class Product:
             category_id=record.category_id,
         )
 
+    @strawberry.field(
+        description="The price in cents, as the first app versions read it.",
+        deprecation_reason=(
+            "Use `price { amount currency }`: priceCents says nothing of the currency "
+            "and assumes a hundredth as the minor unit."
+        ),
+    )
+    def price_cents(self) -> int:
+        return self.price.cents
+
     @strawberry.field
     async def category(self, info: Info) -> Category | None:
         if self.category_id is None:

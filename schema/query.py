@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 import resolvers.listing
@@ -69,8 +71,22 @@ class Query:
         ),
         directives=[private(60)],
     )
-    async def recommendations(self, info: Info, first: int = 10) -> list[Product] | None:
-        records = await resolvers.recommendations.get_recommendations(info.context, first)
+    async def recommendations(
+        self,
+        info: Info,
+        first: int = 10,
+        limit: Annotated[
+            int | None,
+            strawberry.argument(
+                description="How many products; wins over `first` when given.",
+                deprecation_reason="Use `first`, as every list of this API does.",
+            ),
+        ] = None,
+    ) -> list[Product] | None:
+        count, argument = (first, "first") if limit is None else (limit, "limit")
+        records = await resolvers.recommendations.get_recommendations(
+            info.context, count, argument=argument
+        )
         return [Product.from_record(record) for record in records]
 
     @strawberry.field(

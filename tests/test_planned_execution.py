@@ -54,6 +54,8 @@ CORPUS: list[tuple[str, dict[str, object], dict[str, str]]] = [
         {},
         signed_in("u2"),
     ),
+    # Deprecated, still served: a field and an argument.
+    ('{ product(id: "p5") { priceCents } recommendations(limit: 2) { id } }', {}, {}),
 ]
 
 
