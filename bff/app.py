@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from bff import graphiql
 from bff.auth import Authenticator, KeySet, TokenRules
@@ -27,9 +27,11 @@ from bff.rate_limit import Buckets, LocalBuckets, RateLimiter, RedisBuckets
 from bff.resilience import ResilienceReporter
 from bff.response_cache import ResponseCache
 from bff.settings import Settings
+from bff.subscriptions import Subscriptions
 from bff.tracing import INSTRUMENTATION, TracingMiddleware
 from bff.tracing import tracer_provider as build_tracer_provider
 from bff.transport import ObservedTransport
+from bff.websocket import SessionRules, WebSocketEndpoint
 from clients.cache import SharedCache
 from clients.http import CallScope
 from clients.registry import Clients, open_clients
@@ -172,7 +174,7 @@ def create_app(
             provider.force_flush()
 
     def make_context(
-        request_id: str, caller: Caller, observation: Observation, deadline: float
+        request_id: str, caller: Caller, observation: Observation, deadline: float | None
     ) -> Context:
         scope = CallScope(
             request_id=request_id,
@@ -189,11 +191,12 @@ def create_app(
             loaders=build_loaders(scoped, batching=settings.batching, observer=observation),
         )
 
+    telemetry = Telemetry(tracer, metrics)
     endpoint = GraphQLEndpoint(
         operations,
         make_context,
         authenticator,
-        Telemetry(tracer, metrics),
+        telemetry,
         graphiql_page=graphiql.page(
             "/graphql",
             debug=settings.debug,
@@ -209,8 +212,26 @@ def create_app(
         budget_for=settings.resilience.budget_for,
         max_in_flight=settings.resilience.max_in_flight,
     )
+    sockets = WebSocketEndpoint(
+        Subscriptions(
+            operations,
+            make_context,
+            authenticator,
+            telemetry,
+            max_per_connection=settings.subscriptions.max_per_connection,
+            budget_for=settings.resilience.budget_for,
+            rate_limiter=rate_limiter,
+        ),
+        lifecycle,
+        SessionRules(
+            keepalive_s=settings.subscriptions.keepalive_s,
+            init_timeout_s=settings.subscriptions.init_timeout_s,
+            max_message_bytes=settings.limits.max_body_bytes,
+        ),
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),
+        WebSocketRoute("/graphql", sockets.handle),
         Route("/healthz", healthz),
         Route(
             "/readyz",
@@ -221,7 +242,7 @@ def create_app(
     if settings.graphiql:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
     traced = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -231,6 +252,8 @@ def create_app(
             *cors(settings.http.cors_origins),
         ],
     )
+    app.state.lifecycle = lifecycle
+    return app
 
 
 def _cache_readings(

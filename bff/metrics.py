@@ -175,6 +175,18 @@ class Metrics:
             "GraphQL requests refused with 503 because too many were in flight.",
             registry=self.registry,
         )
+        self.subscriptions_active = Gauge(
+            "bff_subscriptions_active",
+            "GraphQL subscriptions running now.",
+            registry=self.registry,
+        )
+        self.subscriptions = Counter(
+            "bff_subscriptions",
+            "GraphQL subscriptions ended, by outcome (completed, cancelled, closed, refused, "
+            "failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.registry.register(_CacheCollector(caches))
         self.registry.register(_CircuitCollector(circuits))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from bff.metrics import UNKNOWN
 from bff.operations import RequestFailure
@@ -130,7 +130,7 @@ def failure(
     return RequestFailure(status, code, [GraphQLError(message)], headers)
 
 
-def client_of(request: Request) -> tuple[str, str]:
+def client_of(request: HTTPConnection) -> tuple[str, str]:
     """The calling app's name and version, as Apollo's and generic headers give them."""
     headers = request.headers
     name = headers.get("apollographql-client-name") or headers.get("x-client-name")
@@ -144,7 +144,7 @@ def _label(value: str | None) -> str:
     return value
 
 
-def request_id_of(request: Request) -> str:
+def request_id_of(request: HTTPConnection) -> str:
     """The caller's `X-Request-Id` when well-formed, else a fresh one."""
     given = request.headers.get("x-request-id")
     if given is not None and _REQUEST_ID.fullmatch(given):
