@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from bff.examples import ORDER_STATUS as FOLLOW_EXAMPLE
+from bff.examples import PLACE_ORDER
 from tests.harness import Json, sample, signed_in
 from tests.sockets import Socket, Stack, eventually, subscribable_bff
 
@@ -369,3 +371,17 @@ async def test_subscriptions_are_not_served_over_http() -> None:
     assert answer.status == 400
     assert answer.codes() == ["BAD_REQUEST"]
     assert "WebSocket" in answer.errors[0]["message"]
+
+
+async def test_graphiqls_examples_place_an_order_then_follow_it() -> None:
+    async with subscribable_bff() as stack, stack.socket() as socket:
+        placed = await stack.http.run(PLACE_ORDER)
+        await socket.initialise(FOLLOW_EXAMPLE.signed_in_as)
+        payload = {"query": FOLLOW_EXAMPLE.query, "variables": dict(FOLLOW_EXAMPLE.variables)}
+        await socket.send({"type": "subscribe", "id": "1", "payload": payload})
+        first = await socket.receive()
+
+    # The subscription's default id is the first order the demo services place.
+    assert placed.data["placeOrder"]["id"] == FOLLOW_EXAMPLE.variables["orderId"]
+    assert status_of(first) == "PLACED"
+    assert "errors" not in first["payload"]
