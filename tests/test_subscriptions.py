@@ -385,3 +385,21 @@ async def test_graphiqls_examples_place_an_order_then_follow_it() -> None:
     assert placed.data["placeOrder"]["id"] == FOLLOW_EXAMPLE.variables["orderId"]
     assert status_of(first) == "PLACED"
     assert "errors" not in first["payload"]
+
+
+async def test_rate_limits_charge_each_subscription_its_cost() -> None:
+    # Room for one subscription of this document (cost 48), refilled far too slowly
+    # for a second right after it.
+    env = {
+        "BFF_RATE_LIMIT": "true",
+        "BFF_RATE_LIMIT_CAPACITY": "60",
+        "BFF_RATE_LIMIT_REFILL_PER_S": "1",
+    }
+    async with subscribable_bff(env) as stack, stack.socket() as socket:
+        order_id, first = await follow_new_order(stack, socket)
+        await socket.subscribe("2", ORDER_STATUS, order_id)
+        limited = await socket.receive()
+
+    assert status_of(first) == "PLACED"
+    assert limited["id"] == "2"
+    assert codes_of(limited) == ["RATE_LIMITED"]
