@@ -235,7 +235,10 @@ class Session:
         async def emit(reply: Reply, payload: object) -> None:
             if reply == "next":
                 await self._send({"type": self.dialect.next, "id": operation, "payload": payload})
-            elif reply == "error":
+                return
+            # The last reply: the client may reuse the id as soon as it has it.
+            self._forget(operation, running)
+            if reply == "error":
                 await self._send({"type": "error", "id": operation, "payload": payload})
             else:
                 await self._send({"type": "complete", "id": operation})

@@ -235,7 +235,14 @@ async def test_a_socket_that_never_initialises_is_closed_with_4408() -> None:
 
 async def test_a_second_subscription_with_a_running_id_closes_the_socket_with_4409() -> None:
     async with subscribable_bff() as stack, stack.socket() as socket:
-        order_id, _ = await follow_new_order(stack, socket)
+        # An id is free again once its subscription has ended.
+        await socket.initialise("u1")
+        for _ in range(2):
+            await socket.subscribe("1", "subscription { nope }", "o1")
+            assert (await socket.receive())["type"] == "error"
+        order_id = await stack.place_order("u1")
+        await socket.subscribe("1", ORDER_STATUS, order_id)
+        await socket.receive()
         await socket.subscribe("1", ORDER_STATUS, order_id)
         closed = await socket.closed()
         await eventually(lambda: stack.streams_open() == 0)
