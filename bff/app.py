@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from bff import graphiql
 from bff.auth import Authenticator, KeySet, TokenRules
@@ -32,10 +32,12 @@ from bff.rate_limit import Buckets, LocalBuckets, RateLimiter, RedisBuckets
 from bff.resilience import ResilienceReporter
 from bff.response_cache import ResponseCache
 from bff.settings import Settings
+from bff.subscriptions import Subscriptions
 from bff.tracing import INSTRUMENTATION, TracingMiddleware
 from bff.tracing import tracer_provider as build_tracer_provider
 from bff.transport import ObservedTransport
 from bff.trusted_documents import TrustedDocuments
+from bff.websocket import SessionRules, WebSocketEndpoint
 from clients.cache import SharedCache
 from clients.http import CallScope
 from clients.registry import Clients, open_clients
@@ -203,7 +205,7 @@ def create_app(
         request_id: str,
         caller: Caller,
         observation: Observation,
-        deadline: float,
+        deadline: float | None,
         subject: Subject,
     ) -> Context:
         scope = CallScope(
@@ -223,11 +225,12 @@ def create_app(
             experiments=decisions.assignments(subject, loaders, caller.user_id),
         )
 
+    telemetry = Telemetry(tracer, metrics, usage=decisions.usage)
     endpoint = GraphQLEndpoint(
         operations,
         make_context,
         authenticator,
-        Telemetry(tracer, metrics, usage=decisions.usage),
+        telemetry,
         graphiql_page=graphiql.page(
             "/graphql",
             debug=settings.debug,
@@ -245,8 +248,27 @@ def create_app(
         persisted=persisted,
         vary=settings.response_cache_vary,
     )
+    sockets = WebSocketEndpoint(
+        Subscriptions(
+            operations,
+            make_context,
+            authenticator,
+            telemetry,
+            max_per_connection=settings.subscriptions.max_per_connection,
+            budget_for=settings.resilience.budget_for,
+            rate_limiter=rate_limiter,
+            persisted=persisted,
+        ),
+        lifecycle,
+        SessionRules(
+            keepalive_s=settings.subscriptions.keepalive_s,
+            init_timeout_s=settings.subscriptions.init_timeout_s,
+            max_message_bytes=settings.limits.max_body_bytes,
+        ),
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),
+        WebSocketRoute("/graphql", sockets.handle),
         Route("/healthz", healthz),
         Route(
             "/readyz",
@@ -257,7 +279,7 @@ def create_app(
     if settings.graphiql:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
     traced = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -272,6 +294,8 @@ def create_app(
             ),
         ],
     )
+    app.state.lifecycle = lifecycle
+    return app
 
 
 def _query_store(settings: Settings, redis: Redis | None, metrics: Metrics) -> QueryStore | None:

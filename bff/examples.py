@@ -1,4 +1,4 @@
-"""The reference operations: GraphiQL's example tabs, the tests' and the benchmark's load."""
+"""The reference operations (the tests' and the benchmark's load), and GraphiQL's example tabs."""
 
 from __future__ import annotations
 
@@ -78,3 +78,40 @@ HOME_FEED = Example(
 )
 
 REFERENCE_OPERATIONS = (PRODUCT_PAGE, CATEGORY_LISTING, HOME_FEED)
+
+PLACE_ORDER = Example(
+    name="PlaceOrder",
+    query="""# Places an order as u1 (a new key places another);
+# then follow it in the OrderStatus tab.
+mutation PlaceOrder($key: String!) {
+  placeOrder(input: { lines: [{ productId: "p1", quantity: 1 }] }, idempotencyKey: $key) {
+    id
+    status
+    total { amount currency }
+  }
+}
+""",
+    variables={"key": "graphiql-1"},
+    signed_in_as="u1",
+)
+
+ORDER_STATUS = Example(
+    name="OrderStatus",
+    query="""# Follows an order over a WebSocket until it is
+# delivered; the demo moves it on every 10 s.
+# o10034 is the first order PlaceOrder places.
+subscription OrderStatus($orderId: ID!) {
+  orderStatus(orderId: $orderId) {
+    id
+    status
+    total { amount currency }
+    lines { quantity product { name } }
+  }
+}
+""",
+    variables={"orderId": "o10034"},
+    signed_in_as="u1",
+)
+
+GRAPHIQL_TABS = (*REFERENCE_OPERATIONS, PLACE_ORDER, ORDER_STATUS)
+"""What GraphiQL opens with: the reference operations, then following an order live."""

@@ -19,7 +19,7 @@ that need more go through Strawberry's wrapper (see `Resolution.WRAPPED`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from inspect import isawaitable, iscoroutine
 from types import CoroutineType
 from typing import Any
@@ -410,3 +410,23 @@ class PathTrackingExecutor(StrawberryGraphQLCoreExecutionContext):
             return asyncio.ensure_future(result) if iscoroutine(result) else result
         finally:
             FIELD_PATH.reset(token)
+
+
+class SubscriptionExecutor(PathTrackingExecutor):
+    """Runs each event of a subscription with a context of its own.
+
+    The subscription's source stream lives as long as the subscription, with
+    its own context and no time budget; each event's fields are resolved with
+    a fresh context from `event_context`: its own loaders (nothing memoised
+    by an earlier event is served stale) and its own time budget.
+    """
+
+    def __init__(self, *args: Any, event_context: Callable[[], object], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._event_context = event_context
+
+    def build_per_event_executor(self, payload: Any) -> SubscriptionExecutor:
+        executor = super().build_per_event_executor(payload)
+        assert isinstance(executor, SubscriptionExecutor)
+        executor.context_value = self._event_context()
+        return executor

@@ -3,7 +3,9 @@
 The page and its script live in `bff/static/ide/`; the React, GraphiQL and
 explorer bundles are pinned copies in `bff/static/vendor/` (see
 `scripts/vendor-graphiql`). The page opens with the reference operations as
-example tabs.
+example tabs, then placing an order and following it (a subscription, which
+GraphiQL's fetcher runs over a WebSocket with the graphql-ws client bundled
+in `graphiql.min.js`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import orjson
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from bff.examples import REFERENCE_OPERATIONS
+from bff.examples import GRAPHIQL_TABS
 
 ASSETS_PATH = "/graphiql/assets"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,7 +37,7 @@ def page(
         return orjson.dumps(dict(value), option=orjson.OPT_INDENT_2).decode() if value else None
 
     tabs = []
-    for example in REFERENCE_OPERATIONS:
+    for example in GRAPHIQL_TABS:
         headers = {}
         if example.signed_in_as and authorization is not None:
             headers["Authorization"] = authorization(example.signed_in_as)

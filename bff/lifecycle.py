@@ -30,11 +30,18 @@ class Lifecycle:
     def __init__(self) -> None:
         self.draining = False
         self._restore: list[tuple[int, Handler]] = []
+        self._on_drain: list[Callable[[], None]] = []
+
+    def on_drain(self, listener: Callable[[], None]) -> None:
+        """Call `listener` when draining starts (perhaps in a signal handler: keep it short)."""
+        self._on_drain.append(listener)
 
     def drain(self) -> None:
         if not self.draining:
             self.draining = True
             logger.info("draining: /readyz answers 503 and connections close after each response")
+            for listener in self._on_drain:
+                listener()
 
     def handle_signals(self, delay_s: float) -> None:
         """Drain on SIGTERM for `delay_s`, then hand over to the server's handler.

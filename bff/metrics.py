@@ -201,6 +201,18 @@ class Metrics:
             ["coordinate", "client_name", "client_version"],
             registry=self.registry,
         )
+        self.subscriptions_active = Gauge(
+            "bff_subscriptions_active",
+            "GraphQL subscriptions running now.",
+            registry=self.registry,
+        )
+        self.subscriptions = Counter(
+            "bff_subscriptions",
+            "GraphQL subscriptions ended, by outcome (completed, cancelled, closed, refused, "
+            "failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.registry.register(_CacheCollector(caches))
         self.registry.register(_CircuitCollector(circuits))
 

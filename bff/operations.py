@@ -10,8 +10,10 @@ supplies the schema and the resolver wrappers; graphql-core runs them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from inspect import isawaitable
+from typing import cast
 
 import strawberry
 from cachetools import LRUCache
@@ -25,6 +27,7 @@ from graphql import (
     execute,
     get_operation_ast,
     get_variable_values,
+    subscribe,
 )
 from opentelemetry.trace import Tracer
 
@@ -32,7 +35,7 @@ from bff.cache_policy import CachePolicies, CachePolicy
 from bff.coordinates import used_coordinates
 from bff.deprecation import deprecated_among, deprecated_coordinates
 from bff.documents import DocumentCache
-from bff.executor import PathTrackingExecutor, PlannedExecution
+from bff.executor import PathTrackingExecutor, PlannedExecution, SubscriptionExecutor
 from bff.limits import LimitExceeded, Limits, check, measure
 from bff.plan import ObjectPlan, build_plan, condition_variables, plannable
 from bff.privacy import personal_variables
@@ -201,6 +204,9 @@ class Operations:
     async def execute(
         self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
     ) -> ExecutionResult:
+        if prepared.operation_type == OperationType.SUBSCRIPTION:
+            message = "Subscriptions are served over a WebSocket (graphql-transport-ws), not HTTP."
+            raise RequestFailure(400, "BAD_REQUEST", [GraphQLError(message)])
         if self._planned and prepared.plannable:
             return await self._execute_planned(prepared, variables, context)
         outcome = execute(
@@ -236,6 +242,36 @@ class Operations:
         )
         data = await execution.run(plan)
         return ExecutionResult(data=data, errors=execution.errors or None)
+
+    async def subscribe(
+        self,
+        prepared: Prepared,
+        variables: Mapping[str, object] | None,
+        context: Context,
+        event_context: Callable[[], Context],
+    ) -> AsyncGenerator[ExecutionResult] | ExecutionResult:
+        """A subscription's response stream, or the errors that kept it from starting.
+
+        The source stream is resolved with `context`, and each event with a
+        fresh `event_context()` (`bff.executor.SubscriptionExecutor`).
+        """
+        outcome = subscribe(
+            self._schema,
+            prepared.document,
+            context_value=context,
+            variable_values=dict(variables) if variables else None,
+            operation_name=prepared.operation_name,
+            executor_class=SubscriptionExecutor,
+            event_context=event_context,
+        )
+        result = await outcome if isawaitable(outcome) else outcome
+        if not isinstance(result, ExecutionResult):
+            # graphql-core maps the source stream with an async generator.
+            return cast(AsyncGenerator[ExecutionResult], result)
+        if result.errors and all(error.path is None for error in result.errors):
+            # No field ran: the variables could not be coerced to their types.
+            raise RequestFailure(400, "BAD_USER_INPUT", _redacted(result.errors, prepared))
+        return result
 
 
 def _redacted(errors: Sequence[GraphQLError], prepared: Prepared) -> list[GraphQLError]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from bff.metrics import UNKNOWN
 from bff.operations import RequestFailure
@@ -152,7 +152,7 @@ def failure(
     )
 
 
-def client_of(request: Request) -> tuple[str, str]:
+def client_of(request: HTTPConnection) -> tuple[str, str]:
     """The calling app's name and version, as Apollo's and generic headers give them."""
     headers = request.headers
     name = headers.get("apollographql-client-name") or headers.get("x-client-name")
@@ -166,13 +166,13 @@ def _label(value: str | None) -> str:
     return value
 
 
-def client_id_of(request: Request) -> str | None:
+def client_id_of(request: HTTPConnection) -> str | None:
     """An anonymous caller's stable id (`X-Client-Id`, set once per install), when well-formed."""
     given = request.headers.get("x-client-id")
     return given if given is not None and _REQUEST_ID.fullmatch(given) else None
 
 
-def request_id_of(request: Request) -> str:
+def request_id_of(request: HTTPConnection) -> str:
     """The caller's `X-Request-Id` when well-formed, else a fresh one."""
     given = request.headers.get("x-request-id")
     if given is not None and _REQUEST_ID.fullmatch(given):

@@ -178,6 +178,16 @@ class ResilienceSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriptionSettings:
+    """GraphQL over WebSocket (see `bff.subscriptions`)."""
+
+    max_per_connection: int = 10
+    keepalive_s: float = 15.0
+    """0: no keep-alive pings."""
+    init_timeout_s: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     profile: Profile = "demo"
     host: str = "127.0.0.1"
@@ -212,6 +222,7 @@ class Settings:
     redis_url: str = ""
     compression_min_bytes: int | None = 1024
     """Smallest response body compressed; None: no compression."""
+    subscriptions: SubscriptionSettings = field(default_factory=lambda: SubscriptionSettings())
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -400,6 +411,7 @@ def _read(env: _Reader) -> Settings:
         log_level=env.choice(
             "LOG_LEVEL", ("debug", "info", "warning", "error"), "info", "least severe level logged"
         ),
+        subscriptions=_subscriptions(env),
     )
 
 
@@ -693,6 +705,29 @@ def _budgets(raw: str) -> dict[str, float]:
             raise ValueError(f"expected Name=milliseconds, got {item!r}")
         budgets[name] = int(value) / 1000
     return budgets
+
+
+def _subscriptions(env: _Reader) -> SubscriptionSettings:
+    return SubscriptionSettings(
+        max_per_connection=env.integer(
+            "MAX_SUBSCRIPTIONS_PER_CONNECTION",
+            10,
+            "subscriptions one WebSocket connection may run at once",
+            low=1,
+        ),
+        keepalive_s=env.milliseconds(
+            "SUBSCRIPTION_KEEPALIVE_MS",
+            15_000,
+            "interval of the server's keep-alive pings on a WebSocket; 0: none",
+            low=0,
+        ),
+        init_timeout_s=env.milliseconds(
+            "SUBSCRIPTION_INIT_TIMEOUT_MS",
+            3_000,
+            "time a new WebSocket has to send `connection_init` before it is closed (4408)",
+            low=1,
+        ),
+    )
 
 
 def _tracing(env: _Reader) -> TracingSettings:

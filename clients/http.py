@@ -95,21 +95,32 @@ def open_http(
     *,
     service: str = "",
     wrap: TransportWrapper | None = None,
+    streaming: bool = False,
 ) -> httpx.AsyncClient:
-    """Build the pooled HTTP client for one service."""
+    """Build the pooled HTTP client for one service.
+
+    A `streaming` client is for long-lived responses (`clients.streams`): each
+    stream holds a connection for its lifetime, so its pool has no size limit
+    (streams follow subscriptions, which the BFF caps) and reads never time out.
+    """
     if transport is None:
         transport = httpx.AsyncHTTPTransport(
             verify=_tls_context(config),
             limits=httpx.Limits(
-                max_connections=config.max_connections,
+                max_connections=None if streaming else config.max_connections,
                 max_keepalive_connections=config.max_connections,
             ),
         )
     if wrap is not None:
         transport = wrap(service, transport)
+    timeout = config.timeout_s
     return httpx.AsyncClient(
         base_url=config.base_url,
-        timeout=httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s),
+        timeout=httpx.Timeout(
+            timeout,
+            connect=config.connect_timeout_s,
+            read=None if streaming else timeout,
+        ),
         headers={"accept": "application/json", "user-agent": "bff"},
         transport=transport,
     )

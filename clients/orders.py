@@ -1,17 +1,27 @@
-"""The orders service: orders and placing them."""
+"""The orders service: orders, placing them, and following their status."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+from urllib.parse import quote
+
+import httpx
 
 from clients.base import ServiceClient
+from clients.cache import SharedCache
 from clients.decoding import JsonObject, choice, integer, objects, text, timestamp
+from clients.http import ServiceConfig
+from clients.resilience import Resilience
+from clients.streams import EventStreams
 
 OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled"]
 ORDER_STATUSES: tuple[OrderStatus, ...] = ("placed", "paid", "shipped", "delivered", "cancelled")
+FINAL_STATUSES: frozenset[OrderStatus] = frozenset({"delivered", "cancelled"})
+"""Statuses an order never leaves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,28 @@ class LineRequest:
 
 
 class OrdersClient(ServiceClient):
+    """Reads and writes through the service's pool; event streams through `streams`,
+    a client of their own (`open_http(..., streaming=True)`), else the same pool."""
+
+    def __init__(
+        self,
+        service: str,
+        http: httpx.AsyncClient,
+        config: ServiceConfig,
+        cache: SharedCache | None = None,
+        resilience: Resilience | None = None,
+        *,
+        streams: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(service, http, config, cache, resilience)
+        self._streams = EventStreams(
+            service, streams or http, forward_authorization=config.forward_authorization
+        )
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        await self._streams.aclose()
+
     async def get_order(self, order_id: str) -> OrderRecord:
         return await self.get(
             "/orders/{id}",
@@ -101,3 +133,30 @@ class OrdersClient(ServiceClient):
         self.forget("by-user", [user_id])
         self.forget("order", [order.id])
         return order
+
+    async def watch_order(
+        self, order_id: str, *, seen: Iterable[OrderStatus] = ()
+    ) -> AsyncGenerator[OrderRecord]:
+        """The order each time its status changes, from its event stream, until it is final.
+
+        Statuses in `seen`, or already given before the stream had to be opened
+        again, are not repeated. Has no time budget: it lasts as long as the order
+        takes.
+        """
+        records = self._streams.records(
+            self._scope,
+            f"/orders/{quote(order_id, safe='')}/events",
+            "/orders/{id}/events",
+            OrderRecord.from_json,
+            key=_status,
+            seen=seen,
+        )
+        async with aclosing(records):
+            async for order in records:
+                yield order
+                if order.status in FINAL_STATUSES:
+                    return
+
+
+def _status(order: OrderRecord) -> OrderStatus:
+    return order.status

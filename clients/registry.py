@@ -86,6 +86,15 @@ def open_clients(
         catalog=CatalogClient(*http("catalog")),
         inventory=InventoryClient(*http("inventory")),
         reviews=ReviewsClient(*http("reviews")),
-        orders=OrdersClient(*http("orders")),
+        orders=OrdersClient(
+            *http("orders"),
+            streams=open_http(
+                configs["orders"],
+                (transports or {}).get("orders"),
+                service="orders",
+                wrap=wrap,
+                streaming=True,
+            ),
+        ),
         recommendations=RecommendationsClient(*http("recommendations")),
     )

@@ -7,6 +7,7 @@ Each call builds a fresh set: the generated data is shared (it is immutable and
 cached per seed), the writes are not.
 """
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -68,11 +69,13 @@ def build_services(
     faults: Mapping[str, Faults] | None = None,
     order_step_seconds: float = 10.0,
     tracer_providers: Mapping[str, TracerProvider] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, DemoService]:
     """The named services (in the order given), sharing one new store.
 
     `faults` may configure some of them; the others get no faults, with draws seeded
     by their name. Services with a tracer provider make a span per contract request.
+    `clock` moves orders along their statuses (tests step it by hand).
     ValueError for an unknown service name.
     """
     wanted = list(dict.fromkeys(names))
@@ -80,7 +83,7 @@ def build_services(
     unknown = [name for name in [*wanted, *(faults or {})] if name not in known]
     if unknown:
         raise ValueError(f"unknown service {unknown[0]!r}; known: {', '.join(ALL_NAMES)}")
-    store = Store(generate(seed), order_step_seconds=order_step_seconds)
+    store = Store(generate(seed), order_step_seconds=order_step_seconds, clock=clock)
     services = {}
     for name in wanted:
         if name == IDENTITY:

@@ -1,10 +1,11 @@
-"""Orders: reading one and placing a new one."""
+"""Orders: reading one, placing a new one, and following one's status."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 
-from clients.orders import LineRequest, OrderRecord
+from clients.orders import FINAL_STATUSES, LineRequest, OrderRecord
 from resolvers.arguments import check_id, check_key, check_range, load_existing
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, Forbidden, Unauthenticated
@@ -23,6 +24,25 @@ async def find_order(context: Context, order_id: str) -> OrderRecord:
     if not context.caller.may_see(order.user_id):
         raise Forbidden("Only the order's owner or an admin may see it.")
     return order
+
+
+async def watch_order(context: Context, order_id: str) -> AsyncGenerator[OrderRecord]:
+    """The order now, then each time its status changes, until it is delivered or cancelled.
+
+    Who may watch an order is who may see it (`find_order`), checked here, before
+    the first event, so a refusal ends the subscription before it starts.
+    """
+    return _changes(context, await find_order(context, order_id))
+
+
+async def _changes(context: Context, order: OrderRecord) -> AsyncGenerator[OrderRecord]:
+    yield order
+    if order.status in FINAL_STATUSES:
+        return
+    changes = context.clients.orders.watch_order(order.id, seen=[order.status])
+    async with aclosing(changes):
+        async for changed in changes:
+            yield changed
 
 
 async def place_order(

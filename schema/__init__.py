@@ -6,7 +6,8 @@ import strawberry
 
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, mutation=Mutation)
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import shutil
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
+
+from demo.launch import DemoProcess
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 RESULT_HAS = "text => document.querySelector('.result-window').innerText.includes(text)"
@@ -20,10 +23,12 @@ pytestmark = [
 ]
 
 
-def test_graphiql_runs_a_query_offline(bff_url: str) -> None:
+def test_graphiql_runs_a_query_offline(bff_url: str, stack: DemoProcess) -> None:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Route, sync_playwright
 
+    newest = httpx.get(f"{stack.url('orders')}/orders", params={"userId": "u1", "limit": "1"})
+    order_id = newest.json()["items"][0]["id"]
     offsite: list[str] = []
 
     def only_loopback(route: Route) -> None:
@@ -74,6 +79,14 @@ def test_graphiql_runs_a_query_offline(bff_url: str) -> None:
             page.click("button.graphiql-execute-button")
             page.wait_for_function(RESULT_HAS, arg="__typename")
             result = page.inner_text(".result-window")
+            # A subscription runs over a WebSocket, signed in by the tab's headers.
+            page.click(".graphiql-tab >> text=OrderStatus")
+            page.click(".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror")
+            page.keyboard.press("Control+A")
+            page.keyboard.insert_text(f'{{"orderId": "{order_id}"}}')
+            page.click("button.graphiql-execute-button")
+            page.wait_for_function(RESULT_HAS, arg=f'"id": "{order_id}"')
+            followed = page.inner_text(".result-window")
         finally:
             browser.close()
 
@@ -90,5 +103,8 @@ def test_graphiql_runs_a_query_offline(bff_url: str) -> None:
     ]
     assert serious == []
     assert '"__typename": "Query"' in result
+    assert '"status": ' in followed
+    assert "errors" not in followed
     assert offsite == []
     assert any("ProductPage" in tab for tab in tabs)
+    assert any("OrderStatus" in tab for tab in tabs)

@@ -1,7 +1,10 @@
-"""SIGTERM under load: readiness goes 503 first, and nobody is cut off mid-response."""
+"""SIGTERM under load: readiness goes 503 first, and nobody is cut off mid-response.
+
+WebSockets are told to go away (1001) as soon as draining starts."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +17,9 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from bff.examples import PRODUCT_PAGE
 from demo.launch import DemoProcess, free_port
@@ -134,3 +140,46 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(
     events = [orjson.loads(line) for line in (tmp_path / "usage.jsonl").read_bytes().splitlines()]
     answered = [e for e in events if e["operation"] == "ProductPage" and e["outcome"] == "ok"]
     assert len(answered) == outcomes["answered"] + 1  # the straggler too
+
+
+def test_sigterm_closes_websockets_with_going_away(stack: DemoProcess) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        **stack.bff_env(),
+        "BFF_PORT": str(port),
+        "BFF_WORKERS": "1",
+        # Long enough that the server's own shutdown (close code 1012) comes last.
+        "BFF_SHUTDOWN_DELAY_MS": "2000",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bff", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}", process)
+        with connect(
+            f"ws://127.0.0.1:{port}/graphql",
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            open_timeout=10,
+        ) as socket:
+            socket.send(json.dumps({"type": "connection_init"}))
+            acknowledged = json.loads(socket.recv(timeout=10))
+            process.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.recv(timeout=10)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert acknowledged == {"type": "connection_ack"}
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+        1001,
+        "The server is shutting down",
+    )

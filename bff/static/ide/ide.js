@@ -4,8 +4,15 @@
   "use strict";
   var config = JSON.parse(document.getElementById("bff-config").textContent);
   // Plain JSON answers (the BFF serves no incremental delivery), so each result
-  // arrives as one object the debug panel can read.
-  var send = GraphiQL.createFetcher({ url: config.endpoint, enableIncrementalDelivery: false });
+  // arrives as one object the debug panel can read. Subscriptions go over a
+  // WebSocket on the same path, with the graphql-ws client GraphiQL bundles; the
+  // Headers tab (its Authorization) becomes the connection_init payload.
+  var socket = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + config.endpoint;
+  var send = GraphiQL.createFetcher({
+    url: config.endpoint,
+    subscriptionUrl: socket,
+    enableIncrementalDelivery: false,
+  });
   // GraphiQL updates the operation name a moment after the editor changes (a
   // tab switch, a paste), so a quick run can name an operation the document no
   // longer holds; drop such a stale name instead of failing the request.
