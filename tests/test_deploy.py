@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from bff.examples import REFERENCE_OPERATIONS
@@ -24,10 +25,11 @@ def compose() -> dict[str, Any]:
     return loaded
 
 
-def test_compose_file_follows_the_compose_specification() -> None:
+@pytest.mark.parametrize("path", [COMPOSE, DEPLOY / "compose.scale.yml"], ids=lambda p: p.name)
+def test_compose_file_follows_the_compose_specification(path: Path) -> None:
     checker = Path(sys.executable).parent / "check-jsonschema"
     result = subprocess.run(
-        [str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(path)],
         capture_output=True,
         text=True,
         check=False,
