@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reviews = Restarter(["reviews", "--port", str(ports["reviews"])], faults_env, args.restart_s)
     bff: BffProcess | None = None
     try:
-        env = {**demo.bff_env(), "OTEL_TRACES_SAMPLER": "always_off"}
+        env = {**demo.bff_env(), "OTEL_TRACES_SAMPLER": "always_off", "BFF_USAGE_FILE": os.devnull}
         bff = BffProcess(env, cpu=args.bff_cpu)
         rss_ready = _rss_mb(bff)
         reviews.start()

@@ -272,7 +272,12 @@ def create_app(
         Route("/healthz", healthz),
         Route(
             "/readyz",
-            Readiness(runtime.require_clients, settings.readiness_timeout_s, lifecycle).readyz,
+            Readiness(
+                runtime.require_clients,
+                settings.readiness_timeout_s,
+                lifecycle,
+                settings.readiness_services,
+            ).readyz,
         ),
         Route("/metrics", metrics.endpoint),
     ]

@@ -197,6 +197,8 @@ class Settings:
     batching: bool = True
     graphiql: bool = True
     readiness_timeout_s: float = 1.0
+    readiness_services: frozenset[str] | None = None
+    """Services whose health gates `/readyz`; None: all of them."""
     log_level: str = "info"
     downstream_cache: bool = True
     downstream_cache_max_entries: int = 50_000
@@ -325,6 +327,15 @@ def _read(env: _Reader) -> Settings:
         readiness_timeout_s=env.milliseconds(
             "READINESS_TIMEOUT_MS", 1000, "time /readyz waits for each service", low=1
         ),
+        readiness_services=env.parsed(
+            "READINESS_SERVICES",
+            None if demo else frozenset[str](),
+            "services whose health gates /readyz: `all`, `none` (ready while serving: partial "
+            "answers beat none) or a comma-separated list; the others are only reported "
+            "(default: all in demo, none in production)",
+            _readiness_services,
+            shown="all in demo, none in production",
+        ),
         downstream_cache=env.boolean(
             "DOWNSTREAM_CACHE",
             True,
@@ -413,6 +424,18 @@ def _read(env: _Reader) -> Settings:
         ),
         subscriptions=_subscriptions(env),
     )
+
+
+def _readiness_services(text: str) -> frozenset[str] | None:
+    if text.strip() == "all":
+        return None
+    if text.strip() == "none":
+        return frozenset()
+    named = frozenset(_list(text))
+    unknown = sorted(named - set(SERVICES))
+    if unknown:
+        raise ValueError(f"unknown service {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+    return named
 
 
 def _list(text: str) -> tuple[str, ...]:

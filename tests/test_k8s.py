@@ -13,6 +13,7 @@ import httpx
 import pytest
 import yaml
 
+from bff.experiments_file import parse_rules
 from bff.settings import Settings, SettingsError
 from clients.registry import SERVICES
 from tests.harness import running_bff
@@ -25,8 +26,6 @@ SECRET_EXAMPLE = K8S / "secret.example.yaml"
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 # Variables the manifests set for features still to come; each is checked like
 # any other as soon as the settings know it.
-LATER = {"BFF_EXPERIMENTS_FILE": "experiments and feature flags read from a file"}
-
 Resource = dict[str, Any]
 
 
@@ -72,16 +71,8 @@ def environment() -> dict[str, str]:
     return env
 
 
-def settings_environment() -> dict[str, str]:
-    """The environment less the LATER names the settings do not know yet."""
-    known = {variable.name for variable in Settings.documented()}
-    return {
-        name: value for name, value in environment().items() if name in known or name not in LATER
-    }
-
-
 def settings() -> Settings:
-    return Settings.from_environ(settings_environment())
+    return Settings.from_environ(environment())
 
 
 def mebibytes(quantity: str) -> int:
@@ -139,7 +130,6 @@ def test_the_environment_is_valid_production_settings() -> None:
     for name in SERVICES:
         # The defaults point at the demo services on 127.0.0.1.
         assert loaded.services[name].base_url != defaults.services[name].base_url, name
-    assert set(LATER) <= set(environment()), "a LATER entry the manifests no longer set"
 
 
 def test_service_links_are_off_since_the_settings_would_refuse_them() -> None:
@@ -152,9 +142,9 @@ def test_service_links_are_off_since_the_settings_would_refuse_them() -> None:
         f"BFF_PORT_{port}_TCP": f"tcp://10.96.0.10:{port}",
     }
 
-    Settings.from_environ(settings_environment())
+    Settings.from_environ(environment())
     with pytest.raises(SettingsError, match="BFF_PORT"):
-        Settings.from_environ({**settings_environment(), **injected})
+        Settings.from_environ({**environment(), **injected})
     assert pod()["enableServiceLinks"] is False
 
 
@@ -176,21 +166,24 @@ def test_every_port_named_is_the_one_the_bff_listens_on() -> None:
     assert int(annotations["prometheus.io/port"]) == port["containerPort"]
 
 
-async def test_every_probe_path_is_served_and_means_what_the_probe_needs() -> None:
+async def test_every_probe_path_is_served_and_means_what_the_probe_needs(tmp_path: Path) -> None:
     annotations = resource("Deployment")["spec"]["template"]["metadata"]["annotations"]
-    env = settings_environment()
+    experiments = resource("ConfigMap", "bff-experiments")["data"]["experiments.toml"]
+    (tmp_path / "experiments.toml").write_text(experiments)
+    env = {**environment(), "BFF_EXPERIMENTS_FILE": str(tmp_path / "experiments.toml")}
     down = {name: httpx.MockTransport(refuse) for name in SERVICES}
 
     async with running_bff(env) as bff:
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             assert (await bff.http.get(probe_path(probe))).status_code == 200, probe
         metrics = await bff.http.get(annotations["prometheus.io/path"])
-    # With every downstream service down, the pod must stay alive but stop
-    # taking traffic.
+    # With every downstream service down, the pod stays alive and keeps taking
+    # traffic: it answers with what it has, and readiness only reports the outage.
     async with running_bff(env, transports=down) as bff:
-        for probe in ("startupProbe", "livenessProbe"):
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             assert (await bff.http.get(probe_path(probe))).status_code == 200, probe
-        assert (await bff.http.get(probe_path("readinessProbe"))).status_code == 503
+        readiness = (await bff.http.get(probe_path("readinessProbe"))).json()
+        assert set(readiness["down"]) == set(SERVICES)
 
     assert annotations["prometheus.io/scrape"] == "true"
     assert metrics.status_code == 200
@@ -256,7 +249,8 @@ def test_the_experiments_file_is_the_mounted_configmap() -> None:
     # A subPath mount would never see the ConfigMap change.
     assert "subPath" not in mount
     assert path.parent == Path(mount["mountPath"])
-    tomllib.loads(experiments["data"][path.name])
+    rules = parse_rules(tomllib.loads(experiments["data"][path.name]))
+    assert rules.experiments or rules.flags
 
 
 def test_the_pod_runs_as_the_image_user_on_a_read_only_filesystem() -> None:
