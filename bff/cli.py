@@ -8,11 +8,21 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+from redis.exceptions import RedisError
 
 from bff.settings import Settings, SettingsError
+from bff.trusted_documents import ManifestError
+
+if TYPE_CHECKING:
+    from graphql import GraphQLSchema
+
+    from bff.schema_check import Usage
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +54,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check", help="fail on a breaking change against the committed SDL"
     )
     check.add_argument("--against", type=Path, default=Path("schema.graphql"), help="SDL file")
+    check.add_argument(
+        "--usage",
+        metavar="SINK",
+        help="fail only on breaking changes that clients used: a usage JSON lines file or "
+        "redis://host:6379/0?stream=bff:usage",
+    )
+    check.add_argument("--days", type=int, default=30, help="how far back usage counts")
+    check.add_argument(
+        "--documents",
+        type=Path,
+        help="a trusted-documents manifest whose operations count as used "
+        "(default: BFF_TRUSTED_DOCUMENTS when set)",
+    )
     documents = commands.add_parser("documents", help="manage the trusted-documents manifest")
     documents_commands = documents.add_subparsers(dest="documents_command", required=True)
     add = documents_commands.add_parser(
@@ -54,8 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--manifest",
         help="the manifest to update (default: BFF_TRUSTED_DOCUMENTS, else trusted-documents.json)",
     )
-    usage = commands.add_parser("usage", help="what clients use, from running BFFs' metrics")
+    usage = commands.add_parser("usage", help="what clients use: usage events and metrics")
     usage_commands = usage.add_subparsers(dest="usage_command", required=True)
+    report = usage_commands.add_parser(
+        "report", help="top operations, field usage, error rates, experiment exposures"
+    )
+    report.add_argument(
+        "--sink",
+        required=True,
+        help="a usage JSON lines file, or redis://host:6379/0?stream=bff:usage",
+    )
+    report.add_argument("--days", type=int, help="only the last N days (default: everything)")
+    report.add_argument("--top", type=int, default=10, help="operations listed")
     deprecated = usage_commands.add_parser(
         "deprecated", help="who still uses each deprecated field, argument or enum value"
     )
@@ -127,7 +160,13 @@ def _schema_command(options: argparse.Namespace) -> int:
     if options.schema_command == "export":
         return schema_check.export(build_schema(), options.output)
     if options.schema_command == "check":
-        return schema_check.check(build_schema(), options.against)
+        try:
+            return schema_check.check(
+                build_schema(), options.against, usage=_schema_usage(options), days=options.days
+            )
+        except (OSError, RedisError, ManifestError) as error:
+            print(f"bff: cannot read the usage: {error}", file=sys.stderr)
+            return 2
     for coordinate in personal_data(build_schema()._schema):
         print(coordinate)
     return 0
@@ -158,8 +197,52 @@ def _usage_command(options: argparse.Namespace) -> int:
     from bff.usage import DEFAULT_URL, show_deprecated
     from schema import build_schema
 
+    if options.usage_command == "report":
+        return _usage_report(options)
+
     deprecated = deprecated_coordinates(build_schema()._schema)
     return show_deprecated(options.metrics_url or [DEFAULT_URL], deprecated)
+
+
+def _usage_report(options: argparse.Namespace) -> int:
+    from bff.analytics.report import render, schema_fields, summarise
+    from bff.analytics.sinks import read_events
+    from schema import build_schema
+
+    since = _days_ago(options.days) if options.days is not None else None
+    try:
+        events = list(read_events(options.sink, since))
+    except (OSError, RedisError) as error:
+        print(f"bff: cannot read {options.sink}: {error}", file=sys.stderr)
+        return 2
+    report = summarise(events, schema_fields(build_schema()._schema))
+    sys.stdout.write(render(report, top=options.top))
+    return 0
+
+
+def _schema_usage(options: argparse.Namespace) -> Callable[[GraphQLSchema], Usage] | None:
+    """What `schema check --usage` weighs breaking changes against, read when needed."""
+    from bff.analytics.sinks import read_events
+    from bff.traffic_check import merged, usage_from_events, usage_from_manifest
+
+    if options.usage is None:
+        return None
+    manifest = options.documents or (
+        Path(os.environ["BFF_TRUSTED_DOCUMENTS"])
+        if os.environ.get("BFF_TRUSTED_DOCUMENTS")
+        else None
+    )
+
+    def usage(old: GraphQLSchema) -> Usage:
+        used = usage_from_events(read_events(options.usage, _days_ago(options.days)))
+        documents = usage_from_manifest(manifest, old) if manifest is not None else {}
+        return merged(used, documents)
+
+    return usage
+
+
+def _days_ago(days: int) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days)
 
 
 def _print_token(options: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from graphql import build_schema as build_from_sdl
 from bff.deprecation import deprecated_coordinates
 
 SEVERITIES = ("breaking", "dangerous", "safe")
+Usage = Mapping[str, frozenset[str]]
+"""Coordinate → the clients that used it (`bff.traffic_check`)."""
 
 _REMOVALS = frozenset(
     {
@@ -106,8 +109,20 @@ def export(schema: strawberry.Schema, output: Path | None) -> int:
     return 0
 
 
-def check(schema: strawberry.Schema, against: Path) -> int:
-    """`bff schema check`: 1 on a breaking change, 2 when `against` cannot be read."""
+def check(
+    schema: strawberry.Schema,
+    against: Path,
+    *,
+    usage: Callable[[GraphQLSchema], Usage] | None = None,
+    days: int = 0,
+) -> int:
+    """`bff schema check`: 1 on a breaking change, 2 when `against` cannot be read.
+
+    With `usage` (what clients used, read against the old schema), a breaking
+    change fails only if a client used what it breaks (`bff.traffic_check`).
+    """
+    from bff.traffic_check import affected, describe
+
     try:
         old = load_sdl(against)
     except SchemaFileError as error:
@@ -117,18 +132,33 @@ def check(schema: strawberry.Schema, against: Path) -> int:
     if not found:
         print(f"The running schema matches {against}.")
         return 0
+    used = usage(old) if usage is not None else None
+    blocking = 0
     for change in found:
-        print(change)
+        if change.severity != "breaking":
+            print(change)
+            continue
+        if used is None:
+            blocking += 1
+            print(change)
+            continue
+        clients = affected(change, used)
+        blocking += clients is None or bool(clients)
+        print(f"{change}: {describe(clients, days)}")
     counts = {severity: sum(c.severity == severity for c in found) for severity in SEVERITIES}
     print(
         f"{against} differs from the running schema: "
         + ", ".join(f"{count} {severity}" for severity, count in counts.items())
         + "."
     )
-    if counts["breaking"]:
+    if used is not None and counts["breaking"]:
+        print(
+            f"{blocking} of the breaking changes touch what clients sent in the last {days} days."
+        )
+    if blocking:
         print(
             "Breaking changes fail clients still sending the old shape: deprecate with "
             "@deprecated(reason:) first, and remove once `bff usage deprecated` sees no use."
         )
     print(f"To accept the changes, run `bff schema export --output {against}` and commit it.")
-    return 1 if counts["breaking"] else 0
+    return 1 if blocking else 0
