@@ -12,6 +12,7 @@ import pytest
 from tests.harness import Harness, running_bff, signed_in
 
 RECOMMENDATIONS = "{ recommendations(first: 3) { id } }"
+RELATED = '{ product(id: "p1") { id related(first: 3) { id } } }'
 
 
 def _write(path: Path, text: str) -> None:
@@ -93,10 +94,9 @@ async def test_frontends_can_list_their_experiments_and_flags(experiments: Path)
 async def test_a_flag_gated_field_is_feature_disabled_for_users_outside_the_rollout(
     experiments: Path,
 ) -> None:
-    query = '{ product(id: "p1") { id related(first: 3) { id } } }'
     async with running_bff(_env(experiments)) as bff:
         replies = {
-            user: await bff.query(query, headers=signed_in(user))
+            user: await bff.query(RELATED, headers=signed_in(user))
             for user in (f"u{number}" for number in range(1, 21))
         }
         flags = {

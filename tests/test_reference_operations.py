@@ -7,6 +7,7 @@ by the demo services themselves.
 from __future__ import annotations
 
 import math
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -98,7 +99,10 @@ async def test_home_feed_for_a_signed_in_user() -> None:
     async with running_bff(BATCHED) as bff:
         reply = await bff.run(HOME_FEED)
         batched = bff.calls()
-        recommended = await recommendations_for(bff.demo["recommendations"].app, "u1")
+        # The model is u1's variant of the demo's recommendation-model experiment.
+        (call,) = bff.demo["recommendations"].stats.recent()
+        model = parse_qs(call.query)["model"][0]
+        recommended = await recommendations_for(bff.demo["recommendations"].app, "u1", model)
     async with running_bff(NAIVE) as naive_bff:
         naive_reply = await naive_bff.run(HOME_FEED)
         naive = naive_bff.calls()
@@ -128,10 +132,10 @@ async def test_home_feed_for_a_signed_in_user() -> None:
     assert naive == 3 + 3 * lines + 2 * len(recommended)
 
 
-async def recommendations_for(app: object, user_id: str) -> list[str]:
+async def recommendations_for(app: object, user_id: str, model: str) -> list[str]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://recs") as http:
-        answer = await http.get(f"/recommendations/{user_id}", params={"limit": 10})
+        answer = await http.get(f"/recommendations/{user_id}", params={"limit": 10, "model": model})
     product_ids = answer.json()["productIds"]
     assert isinstance(product_ids, list)
     return product_ids
