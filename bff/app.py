@@ -41,6 +41,7 @@ from bff.websocket import SessionRules, WebSocketEndpoint
 from clients.cache import SharedCache
 from clients.http import CallScope
 from clients.registry import Clients, open_clients
+from clients.remote_cache import RemoteCache
 from resolvers.context import Caller, Context
 from resolvers.experiments import Subject
 from resolvers.loaders import build_loaders
@@ -137,6 +138,9 @@ def create_app(
     )
 
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    remote = _remote_cache(settings, redis, metrics)
+    if cache is not None:
+        cache.remote = remote
     rate_limiter = None
     if settings.rate_limit.enabled:
         buckets: Buckets = (
@@ -196,6 +200,8 @@ def create_app(
             lifecycle.restore_signals()
             await runtime.clients.aclose()
             await identity_http.aclose()
+            if remote is not None:
+                await remote.aclose()
             if redis is not None:
                 await redis.aclose()
             runtime.clients = None
@@ -318,12 +324,29 @@ def _query_store(settings: Settings, redis: Redis | None, metrics: Metrics) -> Q
     )
 
 
+def _remote_cache(settings: Settings, redis: Redis | None, metrics: Metrics) -> RemoteCache | None:
+    """The downstream cache's Redis tier; None when it is off."""
+    tier = settings.downstream_cache_redis
+    if not tier.enabled or redis is None or not settings.downstream_cache:
+        return None
+    return RemoteCache(
+        redis,
+        prefix=tier.prefix,
+        secret=tier.key,
+        timeout_s=tier.timeout_s,
+        on_error=lambda action: metrics.redis_errors.labels("downstream_cache", action).inc(),
+    )
+
+
 def _cache_readings(
     downstream: SharedCache | None, responses: ResponseCache | None, operations: Operations
 ) -> list[CacheReading]:
     readings = [CacheReading("document", *operations.document_cache_counts())]
     if downstream is not None:
         readings.append(CacheReading("downstream", downstream.stats.hits, downstream.stats.misses))
+        if downstream.remote is not None:
+            stats = downstream.remote.stats
+            readings.append(CacheReading("downstream_redis", stats.hits, stats.misses))
     if responses is not None:
         readings.append(CacheReading("response", responses.stats.hits, responses.stats.misses))
     return readings

@@ -95,6 +95,17 @@ class AuthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteCacheSettings:
+    """The downstream cache's Redis tier (see `clients.remote_cache`)."""
+
+    enabled: bool = False
+    prefix: str = "bff:dc"
+    key: Secret = field(default_factory=lambda: Secret(""))
+    """Encrypts private entries; without it they stay in process."""
+    timeout_s: float = 0.05
+
+
+@dataclass(frozen=True, slots=True)
 class LimitSettings:
     """What one request may ask for (see `bff.limits`)."""
 
@@ -203,6 +214,9 @@ class Settings:
     downstream_cache: bool = True
     downstream_cache_max_entries: int = 50_000
     downstream_cache_max_bytes: int = 64 * 1024 * 1024
+    downstream_cache_redis: RemoteCacheSettings = field(
+        default_factory=lambda: RemoteCacheSettings()
+    )
     document_cache_size: int = 1000
     planned_execution: bool = True
     debug: bool = True
@@ -231,6 +245,7 @@ class Settings:
         env = _Reader(environ)
         settings = _read(env)
         env.refuse_unknown()
+        _check_downstream_cache_redis(settings)
         return settings
 
     @staticmethod
@@ -349,6 +364,7 @@ def _read(env: _Reader) -> Settings:
         )
         * 1024
         * 1024,
+        downstream_cache_redis=_downstream_cache_redis(env),
         document_cache_size=env.integer(
             "DOCUMENT_CACHE_SIZE",
             1000,
@@ -510,6 +526,51 @@ def _rate_limit(env: _Reader, demo: bool) -> RateLimitSettings:
             )
         ),
     )
+
+
+def _downstream_cache_redis(env: _Reader) -> RemoteCacheSettings:
+    return RemoteCacheSettings(
+        enabled=env.boolean(
+            "DOWNSTREAM_CACHE_REDIS",
+            False,
+            "a second tier of the downstream cache in BFF_REDIS_URL, shared by replicas "
+            "(public answers only, unless BFF_DOWNSTREAM_CACHE_KEY is set)",
+        ),
+        prefix=env.text(
+            "DOWNSTREAM_CACHE_REDIS_PREFIX", "bff:dc", "prefix of the Redis tier's keys"
+        ),
+        key=Secret(
+            env.parsed(
+                "DOWNSTREAM_CACHE_KEY",
+                "",
+                "secret (32+ characters) that lets private answers into Redis, "
+                "encrypted (AES-GCM) under a name derived from the caller",
+                _cache_key,
+                shown="",
+            )
+        ),
+        timeout_s=env.milliseconds(
+            "DOWNSTREAM_CACHE_REDIS_TIMEOUT_MS",
+            50,
+            "time a Redis tier call may take before the read goes on without it",
+            low=1,
+        ),
+    )
+
+
+def _cache_key(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters (e.g. `openssl rand -base64 32`)")
+    return raw
+
+
+def _check_downstream_cache_redis(settings: Settings) -> None:
+    if not settings.downstream_cache_redis.enabled:
+        return
+    if not settings.redis_url:
+        raise SettingsError("BFF_DOWNSTREAM_CACHE_REDIS=true needs BFF_REDIS_URL")
+    if not settings.downstream_cache:
+        raise SettingsError("BFF_DOWNSTREAM_CACHE_REDIS=true needs BFF_DOWNSTREAM_CACHE=true")
 
 
 def _compression(env: _Reader) -> int | None:

@@ -8,7 +8,10 @@ contract accepts.
 Reads go through the process-wide `SharedCache` (see `clients.cache` for what
 it stores and for how long) and through request coalescing (`clients.flight`):
 a read the cache cannot answer joins an identical call already under way, if
-any. Without a cache (`cache=None`) every read goes to the network.
+any. Without a cache (`cache=None`) every read goes to the network. When the
+cache has a Redis tier (`clients.remote_cache`), a read it cannot answer looks
+there before the network (batch reads: one `MGET` for their ids), and network
+answers Redis may keep are written there off the request path.
 
 When a read fails (the service is down, slow, or its circuit open) and the
 cache still holds an expired answer within the stale-if-error window, that
@@ -40,6 +43,7 @@ from clients.decoding import JsonObject, RecordError, objects
 from clients.errors import BadResponse, DownstreamError, Timeout, Unavailable
 from clients.flight import InFlight, Outcome, join
 from clients.http import CallScope, ServiceConfig, ServiceHttp
+from clients.remote_cache import Lookup
 from clients.resilience import Resilience
 
 BATCH_LIMIT = 100
@@ -86,10 +90,12 @@ class ServiceClient:
     def resilience(self) -> Resilience:
         return self._wire.resilience
 
-    def forget(self, resource: str, ids: Sequence[str]) -> None:
-        """Drop cached reads of these ids: they have just changed."""
+    async def forget(self, resource: str, ids: Sequence[str]) -> None:
+        """Drop cached reads of these ids, in process and in Redis: they have just changed."""
         if self._cache is not None:
             self._cache.invalidate(self.service, resource, ids)
+            if self._cache.remote is not None:
+                await self._cache.remote.invalidate(self.service, resource, ids)
 
     async def get(
         self,
@@ -348,10 +354,19 @@ class ServiceClient:
         owner: str | None,
         known: tuple[StoredKey, Entry] | None,
     ) -> Outcome[object]:
-        """One GET, conditional when an entry with an ETag is known."""
+        """One GET: from the Redis tier if it has it, else the network (conditional on an ETag)."""
         assert self._cache is not None
-        etag = known[1].etag if known is not None else None
-        headers = {"if-none-match": etag} if etag else None
+        remote = self._cache.remote
+        lookup = None
+        if remote is not None:
+            started = time.perf_counter()
+            lookup = (await remote.lookup([cache_key], owner)).get(cache_key)
+            adopted = self._adopt(cache_key, owner, lookup, parse)
+            if adopted is not None:
+                self._wire.record(self._scope, "GET", route, "shared", started, age=adopted[1])
+                return adopted[0]
+        known_etag = known[1].etag if known is not None else None
+        headers = {"if-none-match": known_etag} if known_etag else None
         response = await self._wire.send(
             self._scope, "GET", url, route, params=params, headers=headers
         )
@@ -361,15 +376,13 @@ class ServiceClient:
                 raise BadResponse(self.service, f"{self.service} answered 304 unasked")
             self._cache.refresh(known[0], freshness)
             return Outcome(known[1].value, known[1].freshness, owner)
-        value = self.parse(parse, self._wire.json(response))
-        self._cache.put(
-            cache_key,
-            owner,
-            value,
-            freshness,
-            size=len(response.content),
-            etag=response.headers.get("etag"),
-        )
+        document = self._wire.json(response)
+        value = self.parse(parse, document)
+        etag = response.headers.get("etag")
+        self._cache.put(cache_key, owner, value, freshness, size=len(response.content), etag=etag)
+        if remote is not None and lookup is not None:
+            header = response.headers.get("cache-control", "")
+            remote.fill(cache_key, owner, document, header, etag, lookup.generation)
         return Outcome(value, freshness, owner)
 
     async def _read_batch(
@@ -384,6 +397,16 @@ class ServiceClient:
         params: Mapping[str, str] | None,
         owner: str | None,
     ) -> Batch:
+        outcomes: Batch = {}
+        remote = self._cache.remote if self._cache is not None else None
+        lookups: dict[CacheKey, Lookup] = {}
+        if remote is not None:
+            lookups = await self._remote_batch(
+                route, ids, _page_of(parse_item), resource, variant, owner, outcomes
+            )
+            ids = [entity_id for entity_id in ids if entity_id not in outcomes]
+            if not ids:
+                return outcomes
         chunks = [ids[start : start + BATCH_LIMIT] for start in range(0, len(ids), BATCH_LIMIT)]
         responses = await asyncio.gather(
             *(
@@ -398,21 +421,84 @@ class ServiceClient:
                 for chunk in chunks
             )
         )
-        outcomes: Batch = {}
         for chunk, response in zip(chunks, responses, strict=True):
-            freshness = Freshness.parse(response.headers.get("cache-control"))
+            header = response.headers.get("cache-control", "")
+            freshness = Freshness.parse(header)
+            shared = remote is not None and remote.keeps(freshness, owner)
             grouped: dict[str, list[_T]] = {entity_id: [] for entity_id in chunk}
+            items: dict[str, list[JsonObject]] = defaultdict(list)
             for item in self.parse(_items, self._wire.json(response)):
                 record = self.parse(parse_item, item)
                 grouped.setdefault(id_of(record), []).append(record)
+                if shared:
+                    items[id_of(record)].append(item)
             share = len(response.content) // len(chunk)
             for entity_id in chunk:
                 value = tuple(grouped[entity_id])
+                cache_key: CacheKey = (self.service, resource, entity_id, variant)
                 if self._cache is not None:
-                    cache_key: CacheKey = (self.service, resource, entity_id, variant)
                     self._cache.put(cache_key, owner, value, freshness, size=share)
+                lookup = lookups.get(cache_key)
+                if shared and remote is not None and lookup is not None:
+                    page = {"items": items[entity_id]}
+                    remote.fill(cache_key, owner, page, header, None, lookup.generation)
                 outcomes[entity_id] = Outcome(value, freshness, owner)
         return outcomes
+
+    async def _remote_batch(
+        self,
+        route: str,
+        ids: list[str],
+        parse_page: Callable[[JsonObject], tuple[object, ...]],
+        resource: str,
+        variant: Hashable,
+        owner: str | None,
+        outcomes: Batch,
+    ) -> dict[CacheKey, Lookup]:
+        """Answer into `outcomes` the ids the Redis tier holds; the lookups, for fills."""
+        assert self._cache is not None
+        assert self._cache.remote is not None
+        started = time.perf_counter()
+        keys: dict[str, CacheKey] = {
+            entity_id: (self.service, resource, entity_id, variant) for entity_id in ids
+        }
+        lookups = await self._cache.remote.lookup(list(keys.values()), owner)
+        oldest = 0.0
+        for entity_id, cache_key in keys.items():
+            adopted = self._adopt(cache_key, owner, lookups.get(cache_key), parse_page)
+            if adopted is not None:
+                outcomes[entity_id] = adopted[0]
+                oldest = max(oldest, adopted[1])
+        if outcomes:
+            self._wire.record(
+                self._scope, "GET", route, "shared", started, age=oldest, batch_size=len(outcomes)
+            )
+        return lookups
+
+    def _adopt(
+        self,
+        cache_key: CacheKey,
+        owner: str | None,
+        lookup: Lookup | None,
+        parse: Callable[[JsonObject], _R],
+    ) -> tuple[Outcome[_R], float] | None:
+        """A Redis hit rebuilt into records and kept in process; with its age.
+
+        None on a miss, or when the stored JSON no longer parses (a miss too).
+        """
+        assert self._cache is not None
+        found = lookup.found if lookup is not None else None
+        if found is None or not isinstance(found.body, dict):
+            return None
+        try:
+            value = parse(found.body)
+        except RecordError:
+            return None
+        freshness = found.freshness
+        self._cache.put(
+            cache_key, owner, value, freshness, size=found.size, etag=found.etag, age=found.age
+        )
+        return Outcome(value, freshness, owner), found.age
 
 
 def _url(route: str, path: Mapping[str, str] | None) -> str:
@@ -421,6 +507,11 @@ def _url(route: str, path: Mapping[str, str] | None) -> str:
 
 def _items(page: JsonObject) -> list[JsonObject]:
     return objects(page, "items")
+
+
+def _page_of(parse_item: Callable[[JsonObject], _T]) -> Callable[[JsonObject], tuple[_T, ...]]:
+    """A parser of `{"items": [...]}`, the shape one id's batch answer is kept in."""
+    return lambda page: tuple(parse_item(item) for item in objects(page, "items"))
 
 
 def _stands_in(failure: DownstreamError) -> bool:

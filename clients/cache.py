@@ -21,6 +21,9 @@ Batch reads are stored per id, so `ids=p1,p2` then `ids=p2,p3` fetches only
 `p3`. The cache is bounded by entry count and by approximate bytes (the size
 of the JSON each entry came from), evicting the least recently used.
 Values are immutable records, so one instance can be handed to every request.
+
+With `remote` set, a Redis tier shared by replicas sits behind this one
+(`clients.remote_cache`); `clients.base` consults and fills it.
 """
 
 from __future__ import annotations
@@ -29,8 +32,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cachetools import LRUCache
+
+if TYPE_CHECKING:
+    from clients.remote_cache import RemoteCache
 
 CacheKey = tuple[str, str, str, Hashable]
 """(service, resource, id, variant): e.g. ("reviews", "by-product", "p1", 5)."""
@@ -143,8 +150,10 @@ class SharedCache:
         max_bytes: int = 64 * 1024 * 1024,
         stale_if_error_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        remote: RemoteCache | None = None,
     ) -> None:
         self.max_bytes = max_bytes
+        self.remote = remote
         self.stale_if_error_s = stale_if_error_s
         self.stats = CacheStats()
         self.now = clock
@@ -178,13 +187,17 @@ class SharedCache:
         *,
         size: int,
         etag: str | None = None,
+        age: float = 0.0,
     ) -> bool:
-        """Store what `freshness` allows; False when it may not be stored."""
+        """Store what `freshness` allows; False when it may not be stored.
+
+        `age`: seconds the answer has already been kept elsewhere (the Redis tier).
+        """
         if not freshness.store or (freshness.private and owner is None):
             return False
         stored_key: StoredKey = (key, owner if freshness.private else None)
         # A generous per-entry overhead keeps tiny entries from escaping the byte bound.
-        entry = Entry(value, freshness, self.now(), size + 200, etag)
+        entry = Entry(value, freshness, self.now() - age, size + 200, etag)
         if entry.size > self.max_bytes:
             return False
         self._entries[stored_key] = entry

@@ -37,9 +37,9 @@ class InventoryClient(ServiceClient):
         )
         return firsts(found)
 
-    def forget_stock(self, product_ids: Sequence[str]) -> None:
+    async def forget_stock(self, product_ids: Sequence[str]) -> None:
         """Stock of these products changed (an order was placed)."""
-        self.forget("stock", product_ids)
+        await self.forget("stock", product_ids)
 
 
 def _product_id(stock: StockRecord) -> str:

@@ -130,8 +130,8 @@ class OrdersClient(ServiceClient):
             headers={"idempotency-key": idempotency_key},
         )
         order = self.parse(OrderRecord.from_json, created)
-        self.forget("by-user", [user_id])
-        self.forget("order", [order.id])
+        await self.forget("by-user", [user_id])
+        await self.forget("order", [order.id])
         return order
 
     async def watch_order(

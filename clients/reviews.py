@@ -103,9 +103,9 @@ class ReviewsClient(ServiceClient):
             {"productId": product_id, "authorId": author_id, "rating": rating, "body": body},
         )
         review = self.parse(ReviewRecord.from_json, created)
-        self.forget("by-product", [product_id])
-        self.forget("summaries", [product_id])
-        self.forget("by-author", [author_id])
+        await self.forget("by-product", [product_id])
+        await self.forget("summaries", [product_id])
+        await self.forget("by-author", [author_id])
         return review
 
 

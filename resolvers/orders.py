@@ -63,7 +63,7 @@ async def place_order(
         user_id=user_id, lines=lines, idempotency_key=f"{user_id}:{key}"
     )
     # Placing the order took stock: what anyone has cached of it is out of date.
-    context.clients.inventory.forget_stock([line.product_id for line in lines])
+    await context.clients.inventory.forget_stock([line.product_id for line in lines])
     context.loaders.stock.clear_all()
     context.loaders.orders.clear_all()
     context.loaders.orders_by_user.clear_all()
