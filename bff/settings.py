@@ -431,8 +431,8 @@ def _read(env: _Reader) -> Settings:
         redis_url=env.text(
             "REDIS_URL",
             "",
-            "Redis shared by replicas: rate-limit buckets and persisted queries; "
-            "empty: each process keeps its own",
+            "Redis shared by replicas: rate-limit buckets, persisted queries, the downstream "
+            "cache's second tier, usage events; empty: each process keeps its own",
         ),
         compression_min_bytes=_compression(env),
         log_level=env.choice(
