@@ -10,6 +10,7 @@ would save a little more for some 20 times the CPU.
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 from typing import Final, Protocol
 
 import brotli
@@ -60,6 +61,7 @@ class _Brotli:
 _COMPRESSORS: Final[dict[str, type[_Brotli] | type[_Gzip]]] = {"br": _Brotli, "gzip": _Gzip}
 
 
+@lru_cache(maxsize=256)
 def chosen_encoding(accept_encoding: str) -> str | None:
     """`br` or `gzip`, whichever the header accepts with the higher weight (br on ties)."""
     weights = dict(weighted(accept_encoding))

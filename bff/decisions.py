@@ -23,7 +23,7 @@ from bff.analytics.sinks import JsonLinesSink, RedisStreamSink, Sink, StdoutSink
 from bff.experiments_file import load_rules
 from bff.metrics import Metrics
 from bff.reloading import ReloadingFile
-from bff.settings import ProductSettings, SettingsError
+from bff.settings import ProductSettings
 from clients.errors import DownstreamError
 from resolvers.experiments import Assignments, Exposure, Profile, Rules, Subject
 from resolvers.loaders import Loaders
@@ -118,8 +118,7 @@ def _sink(settings: ProductSettings, redis: Redis | None) -> Sink | None:
     if settings.usage_sink == "jsonl":
         return JsonLinesSink(Path(settings.usage_file))
     if settings.usage_sink == "redis":
-        if redis is None:
-            raise SettingsError("BFF_USAGE_SINK=redis needs BFF_REDIS_URL")
+        assert redis is not None, "the settings refuse a redis sink without BFF_REDIS_URL"
         return RedisStreamSink(redis, settings.usage_stream)
     if settings.usage_sink == "stdout":
         return StdoutSink()

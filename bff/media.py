@@ -10,6 +10,7 @@ still see them. A request without `Accept`, or accepting `*/*`, gets
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
@@ -17,6 +18,7 @@ JSON: Final = "application/json"
 _PREFERENCE: Final = (GRAPHQL_RESPONSE_JSON, JSON)
 
 
+@lru_cache(maxsize=256)
 def negotiate(accept: str | None) -> str | None:
     """The media type to answer with, or None when the caller accepts neither."""
     if not accept or not accept.strip():

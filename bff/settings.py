@@ -245,7 +245,7 @@ class Settings:
         env = _Reader(environ)
         settings = _read(env)
         env.refuse_unknown()
-        _check_downstream_cache_redis(settings)
+        _check_redis_uses(settings)
         return settings
 
     @staticmethod
@@ -564,7 +564,10 @@ def _cache_key(raw: str) -> str:
     return raw
 
 
-def _check_downstream_cache_redis(settings: Settings) -> None:
+def _check_redis_uses(settings: Settings) -> None:
+    """Settings that put something in Redis need BFF_REDIS_URL, refused at start-up."""
+    if settings.product.usage_sink == "redis" and not settings.redis_url:
+        raise SettingsError("BFF_USAGE_SINK=redis needs BFF_REDIS_URL")
     if not settings.downstream_cache_redis.enabled:
         return
     if not settings.redis_url:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse
 
-from bff.analytics.events import JsonObject
+from bff.analytics.events import JsonObject, client_label
 from bff.coordinates import used_coordinates
 from bff.schema_check import Change, Usage
 from bff.trusted_documents import read_manifest
@@ -41,8 +41,7 @@ def usage_from_events(events: Iterable[JsonObject]) -> dict[str, set[str]]:
     for event in events:
         if event.get("type") != "operation":
             continue
-        client = event.get("client")
-        name = f"{client.get('name')} {client.get('version')}" if isinstance(client, dict) else "?"
+        name = client_label(event)
         fields = event.get("fields")
         for coordinate in fields if isinstance(fields, list) else ():
             used[str(coordinate)].add(name)

@@ -78,6 +78,14 @@ def subject_of(unit: str, experiment: str) -> str:
     return hashlib.sha256(f"{experiment}\0{unit}".encode()).hexdigest()[:24]
 
 
+def client_label(event: Mapping[str, object]) -> str:
+    """`name version` of the client a stored event came from."""
+    client = event.get("client")
+    if isinstance(client, Mapping):
+        return f"{client.get('name', 'unknown')} {client.get('version', 'unknown')}"
+    return "unknown unknown"
+
+
 def _iso(seconds: float) -> str:
     moment = datetime.fromtimestamp(seconds, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 
-from bff.analytics.events import JsonObject
+from bff.analytics.events import JsonObject, client_label
 
 FAILED_OUTCOMES = frozenset({"error", "partial"})
 
@@ -62,7 +62,7 @@ def summarise(events: Iterable[JsonObject], fields: Iterable[str]) -> Report:
     subjects: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
     for event in events:
         report.events += 1
-        client = _client(event.get("client"))
+        client = client_label(event)
         if event.get("type") == "operation":
             failed = event.get("outcome") in FAILED_OUTCOMES
             name = str(event.get("operation") or "(anonymous)")
@@ -106,9 +106,3 @@ def render(report: Report, *, top: int = 10) -> str:
         for variant, (count, callers) in variants.items():
             lines.append(f"  {count:9d}  {callers:7d}  {experiment} / {variant}")
     return "\n".join(lines) + "\n"
-
-
-def _client(value: object) -> str:
-    if isinstance(value, Mapping):
-        return f"{value.get('name', 'unknown')} {value.get('version', 'unknown')}"
-    return "unknown unknown"
