@@ -34,6 +34,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	scripts/system-tools
 	$(BIN)/pytest
 
 clean:

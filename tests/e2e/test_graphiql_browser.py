@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -13,19 +14,14 @@ from demo.launch import DemoProcess
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 RESULT_HAS = "text => document.querySelector('.result-window').innerText.includes(text)"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        shutil.which("chromium") is None,
-        reason="Chromium is not installed (apt-get install chromium; .ci/run does this)",
-    ),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 def test_graphiql_runs_a_query_offline(bff_url: str, stack: DemoProcess) -> None:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Route, sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is not installed: scripts/system-tools installs it"
 
     newest = httpx.get(f"{stack.url('orders')}/orders", params={"userId": "u1", "limit": "1"})
     order_id = newest.json()["items"][0]["id"]
