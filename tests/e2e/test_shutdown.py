@@ -49,6 +49,18 @@ def post_product_page(client: httpx.Client, number: int) -> tuple[str, bool]:
     return f"status {response.status_code}", closing
 
 
+def _serve(stack: DemoProcess, port: int, **settings: str) -> subprocess.Popen[str]:
+    """`bff serve` as its own process on `port`, over the demo services, its output piped."""
+    env = {**os.environ, **stack.bff_env(), "BFF_PORT": str(port), "BFF_WORKERS": "1", **settings}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bff", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def test_sigterm_drains_in_flight_requests_and_closes_connections(
     stack: DemoProcess, tmp_path: Path
 ) -> None:
@@ -56,23 +68,14 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(
     stack.set_faults("inventory", latency_ms=1200)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        **stack.bff_env(),
-        "BFF_PORT": str(port),
-        "BFF_WORKERS": "1",
-        "BFF_SHUTDOWN_DELAY_MS": str(int(DELAY_S * 1000)),
-        "BFF_RESPONSE_CACHE": "false",
+    process = _serve(
+        stack,
+        port,
+        BFF_SHUTDOWN_DELAY_MS=str(int(DELAY_S * 1000)),
+        BFF_RESPONSE_CACHE="false",
         # Flushed only every minute: the events reach the file because shutdown flushes them.
-        "BFF_USAGE_FILE": str(tmp_path / "usage.jsonl"),
-        "BFF_USAGE_FLUSH_MS": "60000",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bff", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        BFF_USAGE_FILE=str(tmp_path / "usage.jsonl"),
+        BFF_USAGE_FLUSH_MS="60000",
     )
     try:
         wait_until_ready(url, process)
@@ -144,21 +147,8 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(
 
 def test_sigterm_closes_websockets_with_going_away(stack: DemoProcess) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        **stack.bff_env(),
-        "BFF_PORT": str(port),
-        "BFF_WORKERS": "1",
-        # Long enough that the server's own shutdown (close code 1012) comes last.
-        "BFF_SHUTDOWN_DELAY_MS": "2000",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bff", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    # Long enough that the server's own shutdown (close code 1012) comes last.
+    process = _serve(stack, port, BFF_SHUTDOWN_DELAY_MS="2000", BFF_USAGE_SINK="none")
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", process)
         with connect(
@@ -176,6 +166,8 @@ def test_sigterm_closes_websockets_with_going_away(stack: DemoProcess) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
     assert acknowledged == {"type": "connection_ack"}
     assert closed.value.rcvd is not None
