@@ -36,6 +36,11 @@ _TOKEN = re.compile(
 )
 
 
+def sha256_of(query: str) -> str:
+    """A document's id: the hex SHA-256 of its text, as persisted queries name it."""
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """A document as received: its SHA-256, and either its AST or why it was refused."""
@@ -96,7 +101,7 @@ class DocumentCache:
         return errors
 
     def _parse(self, query: str) -> Document:
-        sha256 = hashlib.sha256(query.encode()).hexdigest()
+        sha256 = sha256_of(query)
         if self._too_many_tokens(query):
             return self._over_token_limit(sha256)
         try:

@@ -17,7 +17,6 @@ configured) shares them between replicas. Redis failing costs a
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -28,6 +27,7 @@ from graphql import GraphQLError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bff.documents import sha256_of
 from bff.operations import RequestFailure
 from bff.request import GraphQLRequest
 from bff.trusted_documents import TrustedDocuments
@@ -35,10 +35,6 @@ from bff.trusted_documents import TrustedDocuments
 _SHA256: Final = re.compile(r"[0-9a-f]{64}")
 REDIS_PREFIX: Final = "bff:apq:"
 _log = logging.getLogger("bff.persisted")
-
-
-def sha256_of(query: str) -> str:
-    return hashlib.sha256(query.encode()).hexdigest()
 
 
 class QueryStore(Protocol):

@@ -13,7 +13,6 @@ against the schema and stored under the SHA-256 of its printed text.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from graphql import (
 )
 from graphql.language import Visitor, visit
 
+from bff.documents import sha256_of
 from bff.reloading import LoadError, ReloadingFile
 
 APOLLO_FORMAT: Final = "apollo-persisted-query-manifest"
@@ -61,7 +61,7 @@ def _index(path: Path) -> _Index:
     operations = read_manifest(path)
     return _Index(
         {operation.id: operation.body for operation in operations},
-        {_sha256(operation.body): operation.body for operation in operations},
+        {sha256_of(operation.body): operation.body for operation in operations},
     )
 
 
@@ -169,7 +169,7 @@ def _operations_in(sources: list[Path], schema: GraphQLSchema) -> list[Operation
                 raise ManifestError(f"{path}: {definition.name.value}: {_first(errors)}")
             body = print_ast(single)
             operations.append(
-                Operation(_sha256(body), definition.name.value, definition.operation.value, body)
+                Operation(sha256_of(body), definition.name.value, definition.operation.value, body)
             )
     return operations
 
@@ -213,7 +213,3 @@ class _SpreadNames(Visitor):
 
 def _first(errors: list[GraphQLError]) -> str:
     return errors[0].message
-
-
-def _sha256(body: str) -> str:
-    return hashlib.sha256(body.encode()).hexdigest()
