@@ -127,6 +127,7 @@ async def subscribable_bff(env: Mapping[str, str] | None = None) -> AsyncIterato
     async with serving({name: service.app for name, service in demo.items()}) as downstream:
         wired = {f"BFF_{name.upper()}_URL": downstream[name].url for name in SERVICE_NAMES}
         wired["BFF_AUTH_JWKS_URL"] = f"{downstream[IDENTITY].url}/.well-known/jwks.json"
+        wired["BFF_USAGE_SINK"] = "none"  # usage events are tested elsewhere
         app = create_app(Settings.from_environ({**wired, **(env or {})}))
         async with (
             serving({"bff": app}, lifespan=True) as front,
