@@ -49,13 +49,13 @@ MODES: dict[str, dict[str, str]] = {
     "naive": {
         "BFF_BATCHING": "false",
         "BFF_DOWNSTREAM_CACHE": "false",
-        "BFF_DOCUMENT_CACHE_SIZE": "0",
+        "BFF_DOCUMENT_CACHE_MB": "0",
         "BFF_PLANNED_EXECUTION": "false",
         "BFF_RESPONSE_CACHE": "false",
     },
     "batched": {
         "BFF_DOWNSTREAM_CACHE": "false",
-        "BFF_DOCUMENT_CACHE_SIZE": "0",
+        "BFF_DOCUMENT_CACHE_MB": "0",
         "BFF_PLANNED_EXECUTION": "false",
         "BFF_RESPONSE_CACHE": "false",
     },

@@ -12,6 +12,7 @@ import httpx
 from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
@@ -22,6 +23,7 @@ from bff.decisions import ProductDecisions
 from bff.graphql import METHODS, GraphQLEndpoint
 from bff.health import Readiness, healthz
 from bff.http_security import SecurityHeaders, cors
+from bff.last_resort import LastResort, http_error
 from bff.lifecycle import CloseWhileDraining, Lifecycle
 from bff.limits import Limits
 from bff.metrics import CacheReading, Metrics
@@ -91,7 +93,7 @@ def create_app(
     tracer = provider.get_tracer(INSTRUMENTATION)
     operations = Operations(
         build_schema(),
-        document_cache_size=settings.document_cache_size,
+        cache_bytes=settings.document_cache_bytes,
         planned=settings.planned_execution,
         tracer=tracer,
         resolver_spans=settings.resolver_spans,
@@ -103,6 +105,7 @@ def create_app(
             default_list_size=settings.limits.default_list_size,
         ),
         max_tokens=settings.limits.max_tokens,
+        validation_work=settings.limits.max_validation_work,
         introspection=settings.http.introspection,
     )
     metrics = Metrics(
@@ -146,7 +149,9 @@ def create_app(
         buckets: Buckets = (
             RedisBuckets(redis, settings.rate_limit.capacity, settings.rate_limit.refill_per_s)
             if redis is not None
-            else LocalBuckets(settings.rate_limit.capacity, settings.rate_limit.refill_per_s)
+            else LocalBuckets(
+                settings.rate_limit.capacity, settings.rate_limit.refill_per_s, clock=clock
+            )
         )
         rate_limiter = RateLimiter(
             buckets,
@@ -205,6 +210,7 @@ def create_app(
             if redis is not None:
                 await redis.aclose()
             runtime.clients = None
+            operations.close()
             provider.force_flush()
 
     def make_context(
@@ -293,7 +299,9 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
         middleware=[
+            Middleware(LastResort),
             Middleware(CloseWhileDraining, lifecycle=lifecycle),
             Middleware(TracingMiddleware, tracer=tracer, routes=traced),
             Middleware(SecurityHeaders, tls=bool(settings.http.tls_cert_file)),
@@ -306,6 +314,7 @@ def create_app(
         ],
     )
     app.state.lifecycle = lifecycle
+    app.state.operations = operations
     return app
 
 

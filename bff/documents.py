@@ -1,21 +1,23 @@
-"""Parsing and validating each distinct GraphQL document once.
+"""Reading a GraphQL document: counting its tokens, parsing and validating it.
 
-Frontends send the same few documents over and over; parsing and validating
-one costs far more than executing a small query, so both outcomes are kept in
-LRUs keyed by the document's text (parsing) and hash (validation), refusals
-included, so a client repeating a bad or abusive document costs a lookup
-after the first time. Parsing stops at `max_tokens`, before a huge document
-can tie up the process; validation runs only for documents that passed the
-operation limits (`bff.limits`), which are checked in between.
+Each step is bounded before it starts, since all of them run before anything
+tells a client's document from an attacker's. The token count runs in C over
+patterns without back-tracking, so refusing a document over `max_tokens`
+costs time linear in its length; the parser itself stops at `max_tokens`
+tokens and as many comments. Validation is graphql-core's, with its budget
+for comparing overlapping fields (the one rule whose work can grow faster
+than the document) set to `validation_work`. With introspection off,
+validation and variable errors make no "Did you mean" suggestions, which
+would spell the schema out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from cachetools import LRUCache
+import graphql.validation.rules.overlapping_fields_can_be_merged as overlapping
 from graphql import (
     DocumentNode,
     GraphQLError,
@@ -23,17 +25,28 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     parse,
     specified_rules,
+    validate,
 )
-from opentelemetry.trace import NoOpTracer, Tracer
-from strawberry.schema.schema import validate_document
+from graphql.validation.validate import ValidationAbortedError
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-_TOO_MANY_TOKENS = "Document contains more than"
-# GraphQL's tokens, close enough to count them in C before the Python parser runs:
-# block strings, strings, comments (skipped), names, numbers, punctuators.
+from bff.errors import RequestFailure
+
+# GraphQL's tokens, close enough to count them in C before the Python parser
+# runs: block strings, strings, comments (group 1, not counted), names,
+# numbers, punctuators. Every quantifier is possessive and an unterminated
+# string ends at its line's end (a block string at the document's), so no
+# match is ever retried from a later position: the scan is linear.
 _TOKEN = re.compile(
-    r'"""(?:\\"""|[^"]|"(?!""))*"""|"(?:\\.|[^"\\\n])*"|(#[^\n]*)'
-    r"|[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\.\.|[!$&()\[\]{}:=@|]"
+    r'"""(?:\\"""|[^"\\]|\\|"(?!""))*+(?:"""|\Z)'
+    r'|"(?:[^"\\\n\r]|\\.)*+"?'
+    r"|(#[^\n\r]*+)"
+    r"|[A-Za-z_][A-Za-z0-9_]*+"
+    r"|-?\d++(?:\.\d++)?+(?:[eE][+-]?\d++)?+"
+    r"|\.\.\.|[!$&()\[\]{}:=@|]"
 )
+_OVER_LIMIT = re.compile(r"contains more than \d+ (tokens|comments)")
 
 
 def sha256_of(query: str) -> str:
@@ -41,94 +54,71 @@ def sha256_of(query: str) -> str:
     return hashlib.sha256(query.encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
-    """A document as received: its SHA-256, and either its AST or why it was refused."""
+def count_tokens(query: str, limit: int) -> int:
+    """The document's tokens, comments left out, counted up to `limit + 1`."""
+    counted = 0
+    for match in _TOKEN.finditer(query):
+        if match.group(1) is None:
+            counted += 1
+            if counted > limit:
+                break
+    return counted
 
-    sha256: str
-    node: DocumentNode | None
-    errors: tuple[GraphQLError, ...] = ()
-    error_code: str | None = None
+
+def parse_document(query: str, max_tokens: int) -> DocumentNode:
+    """The document's AST; a `RequestFailure` when it is too long or not GraphQL."""
+    # Every token takes a character, so a short document needs no count.
+    if len(query) > max_tokens and count_tokens(query, max_tokens) > max_tokens:
+        raise _over_limit("tokens", max_tokens)
+    try:
+        return parse(query, max_lexical_tokens=max_tokens, max_comments=max_tokens)
+    except GraphQLError as error:
+        over = _OVER_LIMIT.search(error.message)
+        if over is not None:
+            raise _over_limit(over.group(1), max_tokens) from None
+        raise RequestFailure(400, "GRAPHQL_PARSE_FAILED", [error]) from None
 
 
-class DocumentCache:
-    """Parse on first sight, validate on first use; afterwards lookups. Size 0: no cache."""
+def _over_limit(what: str, max_tokens: int) -> RequestFailure:
+    limited = GraphQLError(
+        f"The document has more than {max_tokens} {what}, over the limit (set by BFF_MAX_TOKENS).",
+        extensions={"limit": what, "maximum": max_tokens},
+    )
+    return RequestFailure(400, "OPERATION_LIMIT_EXCEEDED", [limited])
 
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        size: int,
-        *,
-        max_tokens: int = 5_000,
-        introspection: bool = True,
-        tracer: Tracer | None = None,
-    ) -> None:
+
+class Validator:
+    """graphql-core's validation with the schema's rules, the introspection switch and budgets."""
+
+    def __init__(self, schema: GraphQLSchema, *, introspection: bool, work: int) -> None:
         self._schema = schema
-        rules = list(specified_rules)
+        rules = [*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule]
         if not introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
         self._rules = tuple(rules)
-        self._max_tokens = max_tokens
-        self._parsed: LRUCache[str, Document] | None = LRUCache(size) if size > 0 else None
-        self._validated: LRUCache[str, tuple[GraphQLError, ...]] | None = (
-            LRUCache(size) if size > 0 else None
+        self.suggestions = introspection
+        self._work = work
+
+    def validate(self, document: DocumentNode) -> None:
+        """Raise a `RequestFailure` naming what is wrong with the document."""
+        # graphql-core reads its budget from this module attribute when validation starts.
+        overlapping.MAX_COMPLEXITY_BUDGET = self._work
+        errors = validate(
+            self._schema, document, self._rules, hide_suggestions=not self.suggestions
         )
-        self._tracer = tracer or NoOpTracer()
-        self.hits = 0
-        self.misses = 0
+        if any(isinstance(error, ValidationAbortedError) for error in errors):
+            raise _too_complex(errors, self._work) from None
+        if errors:
+            raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", errors)
 
-    def get(self, query: str) -> Document:
-        if self._parsed is None:
-            return self._parse(query)
-        document = self._parsed.get(query)
-        if document is None:
-            self.misses += 1
-            document = self._parsed[query] = self._parse(query)
-        else:
-            self.hits += 1
-        return document
 
-    def validation_errors(self, document: Document) -> tuple[GraphQLError, ...]:
-        assert document.node is not None
-        if self._validated is not None:
-            known = self._validated.get(document.sha256)
-            if known is not None:
-                return known
-        with self._tracer.start_as_current_span("graphql.validate"):
-            errors = tuple(validate_document(self._schema, document.node, self._rules))
-        if self._validated is not None:
-            self._validated[document.sha256] = errors
-        return errors
-
-    def _parse(self, query: str) -> Document:
-        sha256 = sha256_of(query)
-        if self._too_many_tokens(query):
-            return self._over_token_limit(sha256)
-        try:
-            with self._tracer.start_as_current_span("graphql.parse"):
-                node = parse(query, max_tokens=self._max_tokens)
-        except GraphQLError as error:
-            if _TOO_MANY_TOKENS in error.message:
-                return self._over_token_limit(sha256)
-            return Document(sha256, None, (error,), "GRAPHQL_PARSE_FAILED")
-        return Document(sha256, node)
-
-    def _too_many_tokens(self, query: str) -> bool:
-        """A count that stops at the limit: refusing a huge document costs well under 1 ms."""
-        if len(query) <= self._max_tokens:
-            return False
-        counted = 0
-        for match in _TOKEN.finditer(query):
-            if match.group(1) is None:
-                counted += 1
-                if counted > self._max_tokens:
-                    return True
-        return False
-
-    def _over_token_limit(self, sha256: str) -> Document:
-        limited = GraphQLError(
-            f"The document has more than {self._max_tokens} tokens, over the limit "
-            "(set by BFF_MAX_TOKENS).",
-            extensions={"limit": "tokens", "maximum": self._max_tokens},
-        )
-        return Document(sha256, None, (limited,), "OPERATION_LIMIT_EXCEEDED")
+def _too_complex(errors: Sequence[GraphQLError], work: int) -> RequestFailure:
+    if len(errors) > 1 and "error limit reached" in errors[-1].message:
+        # Aborted for having too many errors: report those found.
+        return RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", errors)
+    limited = GraphQLError(
+        "The document is too costly to validate: its fields overlap in more ways than the "
+        f"validation budget of {work} comparisons allows (set by BFF_MAX_VALIDATION_WORK).",
+        extensions={"limit": "validation work", "maximum": work},
+    )
+    return RequestFailure(400, "OPERATION_LIMIT_EXCEEDED", [limited])

@@ -9,6 +9,8 @@ request id so the frontend developer can hand it to ops.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from graphql import GraphQLError
 
@@ -18,6 +20,65 @@ from resolvers.errors import RequestError
 logger = logging.getLogger("bff.errors")
 
 JsonDict = dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request cannot run, as sent: statuses, code, formatted errors, headers.
+
+    It keeps no reference to the document it refused, so a refusal can be
+    cached for the price of its messages.
+    """
+
+    status: int
+    """What `application/graphql-response+json` callers get."""
+    code: str
+    errors: tuple[JsonDict, ...]
+    headers: Mapping[str, str]
+    legacy_status: int
+    """What legacy `application/json` callers get."""
+
+
+class RequestFailure(Exception):
+    """The request cannot run at all: raised with its `Refusal`.
+
+    A 400 is a GraphQL request error (bad JSON, parameters, document or
+    variables), which legacy `application/json` callers get as a 200, as
+    GraphQL over HTTP asks; `legacy_status` overrides that for refusals that
+    are not GraphQL's business.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        errors: Sequence[GraphQLError],
+        headers: Mapping[str, str] | None = None,
+        *,
+        legacy_status: int | None = None,
+    ) -> None:
+        if legacy_status is None:
+            legacy_status = 200 if status == 400 else status
+        self.refusal = Refusal(
+            status,
+            code,
+            tuple(request_error(error, code) for error in errors),
+            dict(headers or {}),
+            legacy_status,
+        )
+        super().__init__(errors[0].message)
+
+    @classmethod
+    def again(cls, refusal: Refusal) -> RequestFailure:
+        """A new exception for a kept refusal: one raised twice would grow its traceback."""
+        failure = cls.__new__(cls)
+        failure.refusal = refusal
+        Exception.__init__(failure, refusal.errors[0].get("message"))
+        return failure
+
+    @property
+    def code(self) -> str:
+        return self.refusal.code
 
 
 def request_error(error: GraphQLError, code: str) -> JsonDict:

@@ -15,15 +15,16 @@ from graphql import GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bff.admission import admit, refused
 from bff.auth import AuthenticationFailed, Authenticator
 from bff.cache_policy import NOT_CACHEABLE
-from bff.errors import JsonDict, format_error, request_error
+from bff.errors import JsonDict, RequestFailure, format_error, request_error
 from bff.http_security import looks_like_csrf
 from bff.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from bff.observation import Observation, Telemetry
-from bff.operations import Operations, RequestFailure
+from bff.operations import Operations
 from bff.persisted import PersistedQueries
-from bff.rate_limit import RateLimiter
+from bff.rate_limit import FREE, Charge, RateLimiter
 from bff.request import client_id_of, client_of, failure, read_request, request_id_of
 from bff.response_cache import ResponseCache
 from resolvers.context import Caller, Context
@@ -104,13 +105,14 @@ class GraphQLEndpoint:
             ) as observation:
                 try:
                     return await self._answer(request, request_id, observation, arrived, media)
-                except RequestFailure as refused:
-                    observation.error_codes.append(refused.code)
-                    errors = [request_error(error, refused.code) for error in refused.errors]
+                except RequestFailure as failed:
+                    refusal = failed.refusal
+                    observation.error_codes.append(refusal.code)
                     status = (
-                        refused.status if media == GRAPHQL_RESPONSE_JSON else refused.legacy_status
+                        refusal.status if media == GRAPHQL_RESPONSE_JSON else refusal.legacy_status
                     )
-                    return _json({"errors": errors}, status, request_id, refused.headers, media)
+                    body: JsonDict = {"errors": list(refusal.errors)}
+                    return _json(body, status, request_id, refusal.headers, media)
         finally:
             self._in_flight -= 1
 
@@ -122,21 +124,25 @@ class GraphQLEndpoint:
         arrived: float,
         media: str,
     ) -> Response:
-        if self._csrf_prevention and looks_like_csrf(request):
-            raise failure(
-                400,
-                "BAD_REQUEST",
-                "This request was refused as a possible cross-site request forgery: send it "
-                "with 'Content-Type: application/json' or an 'Apollo-Require-Preflight' header.",
-                legacy_status=400,
-            )
-        graphql_request = await read_request(request, self._max_body_bytes)
-        caller = await self._identify(request)
-        query = await self._persisted.query_for(graphql_request)
-        prepared = self._operations.prepare(query, graphql_request.operation_name)
+        charge = self._charge(request, None)
+        try:
+            caller = await self._identify(request)
+            charge = self._charge(request, caller.user_id)
+            if self._csrf_prevention and looks_like_csrf(request):
+                raise failure(
+                    400,
+                    "BAD_REQUEST",
+                    "This request was refused as a possible cross-site request forgery: send it "
+                    "with 'Content-Type: application/json' or an 'Apollo-Require-Preflight' "
+                    "header.",
+                    legacy_status=400,
+                )
+            graphql_request = await read_request(request, self._max_body_bytes)
+            prepared = await admit(graphql_request, self._persisted, self._operations, charge)
+        except RequestFailure as failed:
+            await refused(charge, failed)
+            raise
         observation.named(prepared)
-        if self._rate_limiter is not None:
-            await self._charge(request, caller, prepared.cost)
         if request.method == "GET" and prepared.operation_type != OperationType.QUERY:
             raise failure(
                 405,
@@ -198,21 +204,15 @@ class GraphQLEndpoint:
             headers["vary"] = self._vary
         return _json_bytes(encoded, 200, request_id, headers, media)
 
-    async def _charge(self, request: Request, caller: Caller, cost: int) -> None:
-        assert self._rate_limiter is not None
-        decision = await self._rate_limiter.take(
-            user_id=caller.user_id,
+    def _charge(self, request: Request, user_id: str | None) -> Charge:
+        """The request's charge on its caller's bucket: the address's while nobody is known."""
+        if self._rate_limiter is None:
+            return FREE
+        return self._rate_limiter.charge(
+            user_id=user_id,
             peer=request.client.host if request.client else None,
             forwarded_for=request.headers.get("x-forwarded-for"),
-            cost=cost,
         )
-        if not decision.allowed:
-            raise failure(
-                429,
-                "RATE_LIMITED",
-                f"Too many requests: try again in {decision.retry_after_header} s.",
-                headers={"retry-after": decision.retry_after_header},
-            )
 
     async def _identify(self, request: Request) -> Caller:
         try:

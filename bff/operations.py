@@ -1,16 +1,27 @@
 """Preparing and executing GraphQL operations.
 
-A request goes through three steps, each with its own failure code:
-parse (GRAPHQL_PARSE_FAILED) and validate (GRAPHQL_VALIDATION_FAILED), both
-cached per document (`bff.documents`), and pick the operation
-(OPERATION_RESOLUTION_FAILURE) happen in `prepare`; variables
-are coerced (BAD_USER_INPUT) and fields resolved in `execute`. Strawberry
-supplies the schema and the resolver wrappers; graphql-core runs them.
+A request goes through these steps, each with its own failure code: parse
+(GRAPHQL_PARSE_FAILED), pick the operation (OPERATION_RESOLUTION_FAILURE),
+measure it against the limits (OPERATION_LIMIT_EXCEEDED, `bff.limits`) and
+validate it (GRAPHQL_VALIDATION_FAILED), all in `prepare`; then coerce the
+variables (BAD_USER_INPUT) and resolve the fields in `execute`, by the
+planned executor (`bff.plan`, `bff.executor`) or, for what it does not run,
+graphql-core's.
+
+Preparing is done once per document and operation name: the outcome, a
+`Prepared` operation or the `Refusal` of a bad one, is kept in an LRU
+bounded by an estimate of its bytes. A document not seen before is prepared
+on a worker thread, so that parsing and validating a large one never holds
+the event loop for longer than the interpreter's switch interval; requests
+for a document already being prepared wait for that one preparation.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import cast
@@ -29,55 +40,36 @@ from graphql import (
     get_variable_values,
     subscribe,
 )
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from bff.cache_policy import CachePolicies, CachePolicy
 from bff.coordinates import used_coordinates
 from bff.deprecation import deprecated_among, deprecated_coordinates
-from bff.documents import DocumentCache
+from bff.documents import Validator, parse_document, sha256_of
+from bff.errors import Refusal, RequestFailure
 from bff.executor import PathTrackingExecutor, PlannedExecution, SubscriptionExecutor
-from bff.limits import LimitExceeded, Limits, check, measure
+from bff.limits import FragmentCycle, LimitExceeded, Limits, measure
 from bff.plan import ObjectPlan, build_plan, condition_variables, plannable
 from bff.privacy import personal_variables
 from bff.tracing import document_signature
 from resolvers.context import Context
 
-
-class RequestFailure(Exception):
-    """The request cannot run at all; carries the HTTP status and the GraphQL errors.
-
-    `status` is what `application/graphql-response+json` callers get. A 400 is a
-    GraphQL request error (bad JSON, parameters, document or variables), which
-    legacy `application/json` callers get as a 200, as GraphQL over HTTP asks;
-    `legacy_status` overrides that for refusals that are not GraphQL's business.
-    """
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        errors: list[GraphQLError],
-        headers: Mapping[str, str] | None = None,
-        *,
-        legacy_status: int | None = None,
-    ) -> None:
-        super().__init__(errors[0].message)
-        self.status = status
-        self.code = code
-        self.errors = errors
-        self.headers = dict(headers or {})
-        if legacy_status is None:
-            legacy_status = 200 if status == 400 else status
-        self.legacy_status = legacy_status
+BYTES_PER_CHARACTER = 400
+"""A prepared document's estimated memory per character of its text (measured:
+150 to 400 for the reference operations and the introspection query)."""
+BYTES_PER_PLANNED_FIELD = 600
+"""An execution plan's estimated memory per field it plans."""
+MAX_PENDING = 64
+"""New documents being prepared at once; more are refused (SERVICE_OVERLOADED)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A parsed, validated document, the operation in it to run, and its cache policy.
 
-    `plans` memoises execution plans by the values of `conditions`, the
-    variables that decide an `@skip` or `@include`; `plannable` is False for
-    what only graphql-core runs (mutations, introspection).
+    `plannable` is False for what only graphql-core runs (mutations,
+    introspection); `conditions` are the variables that decide an `@skip` or
+    `@include`, by whose values execution plans are made and kept.
     """
 
     document: DocumentNode
@@ -96,7 +88,8 @@ class Prepared:
     """The schema coordinates the operation uses (`bff.coordinates`), for usage analytics."""
     deprecated: Mapping[str, str] = field(default_factory=dict)
     """Deprecated coordinates the operation uses, with their reasons (`bff.deprecation`)."""
-    plans: dict[tuple[object, ...], ObjectPlan] = field(default_factory=dict, compare=False)
+    size: int = 0
+    """Estimated bytes it holds, its weight in the cache."""
 
     @property
     def operation_type(self) -> OperationType:
@@ -107,6 +100,18 @@ class Prepared:
         return self.operation.name.value if self.operation.name else None
 
 
+Outcome = Prepared | Refusal
+_Key = tuple[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """An outcome in the cache, with its estimated bytes (its key's text included)."""
+
+    outcome: Outcome
+    size: int
+
+
 class Operations:
     """Runs operations against one schema."""
 
@@ -114,12 +119,13 @@ class Operations:
         self,
         schema: strawberry.Schema,
         *,
-        document_cache_size: int = 1000,
+        cache_bytes: int = 64 * 1024 * 1024,
         planned: bool = True,
         tracer: Tracer | None = None,
         resolver_spans: bool = False,
         limits: Limits | None = None,
         max_tokens: int = 5_000,
+        validation_work: int = 20_000,
         introspection: bool = True,
     ) -> None:
         # Strawberry keeps the graphql-core schema it builds in `_schema`; the
@@ -127,43 +133,87 @@ class Operations:
         self._strawberry = schema
         self._schema = schema._schema
         self._planned = planned
-        self._executor_class = PathTrackingExecutor
-        self._documents = DocumentCache(
-            self._schema,
-            document_cache_size,
-            max_tokens=max_tokens,
-            introspection=introspection,
-            tracer=tracer,
-        )
-        self._limits = limits
+        self._tracer = tracer or NoOpTracer()
         self._resolver_tracer = tracer if resolver_spans else None
+        self._limits = limits or Limits()
+        self._max_tokens = max_tokens
+        self._validator = Validator(self._schema, introspection=introspection, work=validation_work)
         self._policies = CachePolicies(self._schema)
         self._deprecations = deprecated_coordinates(self._schema)
-        self._prepared: LRUCache[tuple[str, str | None], Prepared] | None = (
-            LRUCache(document_cache_size) if document_cache_size > 0 else None
-        )
+        self._outcomes: LRUCache[_Key, _Kept] | None = None
+        self._plans: LRUCache[tuple[str, str | None, tuple[object, ...]], ObjectPlan] | None = None
+        if cache_bytes > 0:
+            self._outcomes = LRUCache(cache_bytes, getsizeof=lambda kept: kept.size)
+            # Plans are rebuilt from the prepared document: a quarter of the budget is theirs.
+            self._plans = LRUCache(cache_bytes // 4, getsizeof=_plan_weight)
+        self._pending: dict[_Key, asyncio.Future[Outcome]] = {}
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bff-prepare")
+        self.hits = 0
+        self.misses = 0
 
-    def prepare(self, query: str, operation_name: str | None) -> Prepared:
+    def close(self) -> None:
+        """Stop the preparation thread; preparations not started are dropped."""
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+    def known(self, query: str, operation_name: str | None) -> Outcome | None:
+        """What preparing this document came to, when it is still kept."""
+        kept = self._outcomes.get((query, operation_name)) if self._outcomes is not None else None
+        return kept.outcome if kept is not None else None
+
+    async def prepare(self, query: str, operation_name: str | None) -> Prepared:
         """The operation to run; after the first time, one dictionary lookup."""
-        if self._prepared is None:
-            return self._prepare(query, operation_name)
-        prepared = self._prepared.get((query, operation_name))
-        if prepared is None:
-            prepared = self._prepared[(query, operation_name)] = self._prepare(
-                query, operation_name
-            )
-        return prepared
+        key = (query, operation_name)
+        outcome = self.known(query, operation_name)
+        if outcome is None:
+            self.misses += 1
+            outcome = await self._prepare_once(key)
+        else:
+            self.hits += 1
+        if isinstance(outcome, Refusal):
+            raise RequestFailure.again(outcome)
+        return outcome
 
-    def document_cache_counts(self) -> tuple[int, int]:
-        """Hits and misses of the document cache so far."""
-        return self._documents.hits, self._documents.misses
+    async def _prepare_once(self, key: _Key) -> Outcome:
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        if len(self._pending) >= MAX_PENDING:
+            raise RequestFailure(
+                503,
+                "SERVICE_OVERLOADED",
+                [GraphQLError("The server is preparing too many new documents: retry soon.")],
+                {"retry-after": "1"},
+            )
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        future = loop.run_in_executor(self._worker, context.run, self._outcome, *key)
+        self._pending[key] = future
+        future.add_done_callback(lambda done: self._settle(key, done))
+        # Shielded: a caller that gives up leaves the preparation to those still waiting.
+        return await asyncio.shield(future)
+
+    def _settle(self, key: _Key, done: asyncio.Future[Outcome]) -> None:
+        del self._pending[key]
+        if self._outcomes is None or done.cancelled() or done.exception() is not None:
+            return
+        outcome = done.result()
+        text = len(key[0]) + len(key[1] or "")
+        if isinstance(outcome, Prepared):
+            size = outcome.size
+        else:
+            size = text + 256 + sum(len(str(error.get("message"))) for error in outcome.errors)
+        self._outcomes[key] = _Kept(outcome, size)
+
+    def _outcome(self, query: str, operation_name: str | None) -> Outcome:
+        try:
+            return self._prepare(query, operation_name)
+        except RequestFailure as refused:
+            return refused.refusal
 
     def _prepare(self, query: str, operation_name: str | None) -> Prepared:
-        document = self._documents.get(query)
-        if document.node is None:
-            assert document.error_code is not None
-            raise RequestFailure(400, document.error_code, list(document.errors))
-        operation = get_operation_ast(document.node, operation_name)
+        with self._tracer.start_as_current_span("graphql.parse"):
+            document = parse_document(query, self._max_tokens)
+        operation = get_operation_ast(document, operation_name)
         if operation is None:
             message = (
                 f"Unknown operation named {operation_name!r}."
@@ -173,33 +223,44 @@ class Operations:
             raise RequestFailure(400, "OPERATION_RESOLUTION_FAILURE", [GraphQLError(message)])
         fragments = {
             definition.name.value: definition
-            for definition in document.node.definitions
+            for definition in document.definitions
             if isinstance(definition, FragmentDefinitionNode)
         }
-        list_size = self._limits.default_list_size if self._limits else 10
-        measures = measure(self._schema, fragments, operation, list_size)
-        if self._limits is not None:
-            try:
-                check(measures, self._limits)
-            except LimitExceeded as exceeded:
-                raise RequestFailure(400, "OPERATION_LIMIT_EXCEEDED", [exceeded.error]) from None
-        errors = self._documents.validation_errors(document)
-        if errors:
-            raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", list(errors))
-        coordinates = used_coordinates(self._schema, document.node, operation)
+        try:
+            measures = measure(self._schema, fragments, operation, self._limits)
+        except LimitExceeded as exceeded:
+            raise RequestFailure(400, "OPERATION_LIMIT_EXCEEDED", [exceeded.error]) from None
+        except FragmentCycle as cycle:
+            raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", [cycle.error]) from None
+        with self._tracer.start_as_current_span("graphql.validate"):
+            self._validator.validate(document)
+        coordinates = used_coordinates(self._schema, document, operation)
         return Prepared(
-            document=document.node,
+            document=document,
             operation=operation,
-            sha256=document.sha256,
-            policy=self._policies.policy(document.node, operation),
-            plannable=plannable(document.node, operation),
-            conditions=condition_variables(document.node, operation),
-            signature=document_signature(document.node),
+            sha256=sha256_of(query),
+            policy=self._policies.policy(document, operation),
+            plannable=plannable(document, operation),
+            conditions=condition_variables(document, operation),
+            signature=document_signature(document),
             cost=measures.cost,
-            personal_variables=personal_variables(self._schema, document.node),
+            personal_variables=personal_variables(self._schema, document),
             coordinates=coordinates,
             deprecated=deprecated_among(self._deprecations, coordinates),
+            size=(len(query) + len(operation_name or "")) * BYTES_PER_CHARACTER,
         )
+
+    def document_cache_counts(self) -> tuple[int, int]:
+        """Hits and misses of the document cache so far."""
+        return self.hits, self.misses
+
+    def cache_bytes(self) -> int:
+        """Estimated bytes of the prepared documents and refusals kept."""
+        return int(self._outcomes.currsize) if self._outcomes is not None else 0
+
+    def plan_cache_bytes(self) -> int:
+        """Estimated bytes of the execution plans kept."""
+        return int(self._plans.currsize) if self._plans is not None else 0
 
     async def execute(
         self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
@@ -215,7 +276,8 @@ class Operations:
             context_value=context,
             variable_values=dict(variables) if variables else None,
             operation_name=prepared.operation_name,
-            executor_class=self._executor_class,
+            executor_class=PathTrackingExecutor,
+            hide_suggestions=not self._validator.suggestions,
         )
         result = await outcome if not isinstance(outcome, ExecutionResult) else outcome
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
@@ -227,16 +289,23 @@ class Operations:
         self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
     ) -> ExecutionResult:
         coerced = get_variable_values(
-            self._schema, prepared.operation.variable_definitions or (), dict(variables or {})
+            self._schema,
+            prepared.operation.variable_definitions or (),
+            dict(variables or {}),
+            hide_suggestions=not self._validator.suggestions,
         )
         if isinstance(coerced, list):
             raise RequestFailure(400, "BAD_USER_INPUT", _redacted(coerced, prepared))
-        key = tuple(coerced.coerced.get(name) for name in prepared.conditions)
-        plan = prepared.plans.get(key)
+        key = (
+            prepared.sha256,
+            prepared.operation_name,
+            tuple(coerced.coerced.get(name) for name in prepared.conditions),
+        )
+        plan = self._plans.get(key) if self._plans is not None else None
         if plan is None:
-            plan = prepared.plans[key] = build_plan(
-                self._schema, prepared.document, prepared.operation, coerced.coerced
-            )
+            plan = build_plan(self._schema, prepared.document, prepared.operation, coerced.coerced)
+            if self._plans is not None:
+                self._plans[key] = plan
         execution = PlannedExecution(
             self._strawberry, prepared.operation, coerced, context, tracer=self._resolver_tracer
         )
@@ -263,6 +332,7 @@ class Operations:
             operation_name=prepared.operation_name,
             executor_class=SubscriptionExecutor,
             event_context=event_context,
+            hide_suggestions=not self._validator.suggestions,
         )
         result = await outcome if isawaitable(outcome) else outcome
         if not isinstance(result, ExecutionResult):
@@ -272,6 +342,17 @@ class Operations:
             # No field ran: the variables could not be coerced to their types.
             raise RequestFailure(400, "BAD_USER_INPUT", _redacted(result.errors, prepared))
         return result
+
+
+def _plan_weight(plan: ObjectPlan) -> int:
+    fields = 0
+    stack = [plan]
+    while stack:
+        for planned in stack.pop().fields:
+            fields += 1
+            if planned.child is not None:
+                stack.append(planned.child)
+    return fields * BYTES_PER_PLANNED_FIELD
 
 
 def _redacted(errors: Sequence[GraphQLError], prepared: Prepared) -> list[GraphQLError]:

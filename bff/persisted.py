@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bff.documents import sha256_of
-from bff.operations import RequestFailure
+from bff.errors import RequestFailure
 from bff.request import GraphQLRequest
 from bff.trusted_documents import TrustedDocuments
 

@@ -1,5 +1,10 @@
 """Rate limits: a token bucket per caller, charged the operation's estimated cost.
 
+Every request pays before the work it causes: one unit at least, refused
+requests included; a document not seen before pays one unit per
+`BYTES_PER_UNIT` of its text before it is parsed; once the operation's cost
+is known, the request tops its payment up to that cost (`Charge`).
+
 The caller is the token's subject, or else the client's address: the peer's,
 or, when the peer is a trusted proxy, the right-most address in
 `X-Forwarded-For` that is not one. Buckets live in-process by default; with a
@@ -140,6 +145,43 @@ def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     return any(ip in network for network in trusted)
 
 
+BYTES_PER_UNIT = 100
+"""What a new document pays before it is parsed: one unit per this many bytes of text."""
+ALLOWED = Decision(True)
+
+
+def preparation_units(query: str) -> int:
+    """What preparing a document not seen before costs, in cost units."""
+    return max(1, len(query) // BYTES_PER_UNIT)
+
+
+class Charge:
+    """What one request has taken from its caller's bucket, topped up as its cost is learnt.
+
+    Without a rate limiter (`buckets` None) every payment is allowed.
+    """
+
+    def __init__(self, buckets: Buckets | None, key: str, *, per_operation: bool) -> None:
+        self._buckets = buckets
+        self._key = key
+        self._per_operation = per_operation
+        self.paid = 0
+
+    async def at_least(self, units: int) -> Decision:
+        """Take what is missing for the request to have paid `units` (1 in all per request)."""
+        wanted = max(1, units) if self._per_operation else 1
+        if self._buckets is None or wanted <= self.paid:
+            return ALLOWED
+        decision = await self._buckets.take(self._key, wanted - self.paid)
+        if decision.allowed:
+            self.paid = wanted
+        return decision
+
+
+FREE = Charge(None, "", per_operation=False)
+"""The charge of a request when no rate limit applies."""
+
+
 class RateLimiter:
     """Which bucket a request draws on, and how much it takes."""
 
@@ -148,12 +190,11 @@ class RateLimiter:
         self._trusted = trusted_networks(trusted_proxies)
         self._per_operation = per_operation
 
-    async def take(
-        self, *, user_id: str | None, peer: str | None, forwarded_for: str | None, cost: int
-    ) -> Decision:
+    def charge(self, *, user_id: str | None, peer: str | None, forwarded_for: str | None) -> Charge:
+        """A new request's charge, on the caller's bucket: the user's, else the address's."""
         key = (
             f"user:{user_id}"
             if user_id
             else f"ip:{client_address(peer, forwarded_for, self._trusted)}"
         )
-        return await self._buckets.take(key, cost if self._per_operation else 1)
+        return Charge(self._buckets, key, per_operation=self._per_operation)

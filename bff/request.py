@@ -14,12 +14,16 @@ from dataclasses import dataclass
 
 import orjson
 from graphql import GraphQLError
+from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
+from starlette.types import Scope
 
+from bff.errors import RequestFailure
 from bff.metrics import UNKNOWN
-from bff.operations import RequestFailure
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+REQUEST_ID_KEY = "bff.request_id"
+"""Where a request's id is kept in its ASGI scope, once `bff.last_resort` has given it."""
 # No "@": a client name that looks like an address must not become a metric label.
 _LABEL = re.compile(r"[A-Za-z0-9._:/+-]{1,64}")
 
@@ -64,8 +68,13 @@ async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError as error:
+            # Not JSON is not a GraphQL request at all: 400 whatever the Accept
+            # (GraphQL over HTTP, for both media types).
             raise failure(
-                400, "BAD_REQUEST", f"The request body is not valid JSON: {error}."
+                400,
+                "BAD_REQUEST",
+                f"The request body is not valid JSON: {error}.",
+                legacy_status=400,
             ) from None
         if not isinstance(decoded, dict):
             raise failure(
@@ -173,8 +182,17 @@ def client_id_of(request: HTTPConnection) -> str | None:
 
 
 def request_id_of(request: HTTPConnection) -> str:
-    """The caller's `X-Request-Id` when well-formed, else a fresh one."""
-    given = request.headers.get("x-request-id")
-    if given is not None and _REQUEST_ID.fullmatch(given):
+    """The request's id (`request_id_for`)."""
+    return request_id_for(request.scope)
+
+
+def request_id_for(scope: Scope) -> str:
+    """The id given to the request already, else the caller's `X-Request-Id` when
+    well-formed, else a fresh one."""
+    given = scope.get(REQUEST_ID_KEY)
+    if isinstance(given, str):
         return given
+    sent = Headers(scope=scope).get("x-request-id")
+    if sent is not None and _REQUEST_ID.fullmatch(sent):
+        return sent
     return os.urandom(16).hex()

@@ -116,6 +116,7 @@ class LimitSettings:
     max_root_fields: int = 20
     max_cost: int = 20_000
     default_list_size: int = 10
+    max_validation_work: int = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,8 @@ class Settings:
     downstream_cache_redis: RemoteCacheSettings = field(
         default_factory=lambda: RemoteCacheSettings()
     )
-    document_cache_size: int = 1000
+    document_cache_bytes: int = 64 * 1024 * 1024
+    """Prepared documents and refusals kept, by estimated bytes; 0: none."""
     planned_execution: bool = True
     debug: bool = True
     log_format: str = "human"
@@ -365,12 +367,14 @@ def _read(env: _Reader) -> Settings:
         * 1024
         * 1024,
         downstream_cache_redis=_downstream_cache_redis(env),
-        document_cache_size=env.integer(
-            "DOCUMENT_CACHE_SIZE",
-            1000,
-            "distinct documents kept parsed and validated; 0 turns the cache off",
+        document_cache_bytes=env.integer(
+            "DOCUMENT_CACHE_MB",
+            64,
+            "megabytes of prepared documents (and refusals) kept, by estimate; 0: none",
             low=0,
-        ),
+        )
+        * 1024
+        * 1024,
         planned_execution=env.boolean(
             "PLANNED_EXECUTION",
             True,
@@ -497,6 +501,12 @@ def _limits(env: _Reader) -> LimitSettings:
         ),
         default_list_size=env.integer(
             "DEFAULT_LIST_SIZE", 10, "list size the cost assumes without a `first`", low=1
+        ),
+        max_validation_work=env.integer(
+            "MAX_VALIDATION_WORK",
+            20_000,
+            "comparisons of same-named fields validation may make (graphql-core's budget)",
+            low=1,
         ),
     )
 

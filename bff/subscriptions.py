@@ -30,13 +30,14 @@ from graphql import ExecutionResult, FieldNode, GraphQLError, OperationType
 from opentelemetry.context import attach, detach
 from opentelemetry.trace import Span, SpanKind, StatusCode, format_trace_id
 
+from bff.admission import admit, refused
 from bff.auth import Authenticator
-from bff.errors import JsonDict, format_error, request_error
+from bff.errors import JsonDict, RequestFailure, format_error
 from bff.metrics import Metrics
 from bff.observation import Observation, Telemetry
-from bff.operations import Operations, Prepared, RequestFailure
+from bff.operations import Operations, Prepared
 from bff.persisted import PersistedQueries
-from bff.rate_limit import RateLimiter
+from bff.rate_limit import FREE, RateLimiter
 from bff.request import GraphQLRequest, failure
 from bff.tracing import PROPAGATOR
 from resolvers.context import Caller, Context
@@ -130,9 +131,9 @@ class Subscriptions:
     async def _serve(self, run: _Run, emit: Emit) -> Outcome:
         try:
             prepared, stream = await self._start(run)
-        except RequestFailure as refused:
-            run.error_codes.append(refused.code)
-            await emit("error", [request_error(error, refused.code) for error in refused.errors])
+        except RequestFailure as failed:
+            run.error_codes.append(failed.code)
+            await emit("error", list(failed.refusal.errors))
             return "refused"
         except Exception as error:  # a bug: logged, and masked as HTTP would mask it
             await emit("error", run.errors([GraphQLError(str(error), original_error=error)]))
@@ -164,8 +165,18 @@ class Subscriptions:
                 f"At most {self._max_per_connection} subscriptions may run at once on one "
                 "connection: complete one first, or open another connection.",
             )
-        query = await self._persisted.query_for(request)
-        prepared = self._operations.prepare(query, request.operation_name)
+        charge = (
+            self._rate_limiter.charge(
+                user_id=caller.user_id, peer=connection.peer, forwarded_for=connection.forwarded_for
+            )
+            if self._rate_limiter is not None
+            else FREE
+        )
+        try:
+            prepared = await admit(request, self._persisted, self._operations, charge)
+        except RequestFailure as failed:
+            await refused(charge, failed)
+            raise
         run.observation.named(prepared)
         if prepared.operation_type != OperationType.SUBSCRIPTION:
             raise failure(
@@ -174,16 +185,6 @@ class Subscriptions:
                 "Only subscriptions run over this WebSocket; send queries and mutations "
                 "by HTTP (POST /graphql).",
             )
-        if self._rate_limiter is not None:
-            decision = await self._rate_limiter.take(
-                user_id=caller.user_id,
-                peer=connection.peer,
-                forwarded_for=connection.forwarded_for,
-                cost=prepared.cost,
-            )
-            if not decision.allowed:
-                wait = decision.retry_after_header
-                raise failure(429, "RATE_LIMITED", f"Too many requests: try again in {wait} s.")
         budget = self._budget_for(prepared.operation_name)
         request_id, observation = run.request_id, run.observation
         subject = Subject(caller.user_id or connection.client_id, *connection.client)

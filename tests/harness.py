@@ -12,9 +12,11 @@ from typing import Any, TypeVar
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
 
 from bff.app import create_app
 from bff.examples import Example
+from bff.operations import Operations
 from bff.settings import Settings
 from clients.errors import DownstreamError
 from demo.identity import IdentityProvider
@@ -97,6 +99,14 @@ class Clock:
 class Harness:
     http: httpx.AsyncClient
     demo: dict[str, DemoService]
+    app: Starlette | None = None
+    """The BFF app, for tests that read its state (`app.state.operations`)."""
+
+    @property
+    def operations(self) -> Operations:
+        assert self.app is not None, "this harness was built without its app"
+        operations: Operations = self.app.state.operations
+        return operations
 
     async def query(
         self,
@@ -188,4 +198,4 @@ async def running_bff(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bff.test") as http:
-            yield Harness(http, services)
+            yield Harness(http, services, app)

@@ -7,7 +7,7 @@ from graphql import GraphQLSchema, build_schema, get_operation_ast, parse
 
 from bff.cli import main
 from bff.deprecation import deprecated_coordinates, deprecated_usage
-from bff.limits import measure
+from bff.limits import Limits, measure
 from bff.usage import Usage, add_usage, report
 from demo.launch import free_port
 from schema import build_schema as build_running
@@ -59,7 +59,7 @@ def test_the_deprecated_size_argument_costs_like_first() -> None:
     def cost(query: str) -> int:
         operation = get_operation_ast(parse(query))
         assert operation is not None
-        return measure(SCHEMA, {}, operation, 10).cost
+        return measure(SCHEMA, {}, operation, Limits()).cost
 
     assert cost("{ recommendations(limit: 50) { id } }") == 100
     assert cost("{ recommendations(limit: 50) { id } }") == cost(

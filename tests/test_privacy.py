@@ -14,8 +14,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from bff.errors import RequestFailure
 from bff.logs import JsonFormatter
-from bff.operations import Operations, RequestFailure
+from bff.operations import Operations
 from bff.privacy import personal_data
 from schema import build_schema
 from schema.privacy import PERSONAL
@@ -49,13 +50,15 @@ async def test_errors_never_echo_a_personal_argument_value() -> None:
             return "found"
 
     operations = Operations(strawberry.Schema(query=Query))
-    prepared = operations.prepare("query L($pin: Int!) { lookup(pin: $pin) }", None)
+    prepared = await operations.prepare("query L($pin: Int!) { lookup(pin: $pin) }", None)
     try:
         await operations.execute(prepared, {"pin": "a@b.c"}, context=None)  # type: ignore[arg-type]
     except RequestFailure as failure:
-        messages = [error.message for error in failure.errors]
+        messages = [error["message"] for error in failure.refusal.errors]
     else:
         raise AssertionError("the variable should not coerce")
+    finally:
+        operations.close()
 
     assert personal_data(strawberry.Schema(query=Query)._schema) == ["Query.lookup(pin:)"]
     assert messages == ["Variable '$pin' got an invalid value (not shown: personal data)."]
