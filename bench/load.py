@@ -7,6 +7,7 @@ smoke run inside the test suite works on a machine without it, and says so.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import orjson
+
+from bench.traffic import Traffic
 
 _DONE = """
 done = function(summary, latency, requests)
@@ -50,36 +53,39 @@ def generator_name() -> str:
 
 
 def drive(
-    url: str,
-    body: Mapping[str, object],
-    headers: Mapping[str, str],
-    *,
-    concurrency: int,
-    seconds: float,
-    cpu: int | None,
+    url: str, traffic: Traffic, *, concurrency: int, seconds: float, cpu: int | None
 ) -> LoadResult:
-    """POST `body` to `url` from `concurrency` connections for `seconds`."""
+    """POST `traffic`'s requests in turn to `url` from `concurrency` connections."""
     if shutil.which("wrk"):
-        return _wrk(url, body, headers, concurrency, seconds, cpu)
-    return asyncio.run(_python(url, body, headers, concurrency, seconds))
+        return _wrk(url, traffic, concurrency, seconds, cpu)
+    return asyncio.run(_python(url, traffic, concurrency, seconds))
 
 
 def _wrk(
-    url: str,
-    body: Mapping[str, object],
-    headers: Mapping[str, str],
-    concurrency: int,
-    seconds: float,
-    cpu: int | None,
+    url: str, traffic: Traffic, concurrency: int, seconds: float, cpu: int | None
 ) -> LoadResult:
-    lines = [
-        'wrk.method = "POST"',
-        f"wrk.body = {_lua_string(orjson.dumps(dict(body)).decode())}",
-        'wrk.headers["Content-Type"] = "application/json"',
-        *(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()),
-    ]
+    bodies = ",\n".join(_lua_string(request.body.decode()) for request in traffic.requests)
+    headers = ",\n".join(
+        "{"
+        + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in r.headers.items())
+        + "}"
+        for r in traffic.requests
+    )
+    script_text = f"""
+local bodies = {{
+{bodies}
+}}
+local headers = {{
+{headers}
+}}
+local turn = 0
+request = function()
+  turn = turn % #bodies + 1
+  return wrk.format("POST", nil, headers[turn], bodies[turn])
+end
+"""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write("\n".join(lines) + "\n" + _DONE)
+        script.write(script_text + _DONE)
     command = [
         "wrk",
         "-t1",
@@ -110,22 +116,19 @@ def _wrk(
     )
 
 
+def _lua_table(items: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in items.items()) + "}"
+
+
 def _lua_string(text: str) -> str:
     # JSON string syntax for printable ASCII is valid Lua string syntax too.
     return orjson.dumps(text).decode()
 
 
-async def _python(
-    url: str,
-    body: Mapping[str, object],
-    headers: Mapping[str, str],
-    concurrency: int,
-    seconds: float,
-) -> LoadResult:
+async def _python(url: str, traffic: Traffic, concurrency: int, seconds: float) -> LoadResult:
     latencies: list[float] = []
     errors = 0
-    payload = orjson.dumps(dict(body))
-    request_headers = {"content-type": "application/json", **headers}
+    turns = itertools.cycle(traffic.requests)
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
         started = time.monotonic()
@@ -134,8 +137,9 @@ async def _python(
         async def worker() -> None:
             nonlocal errors
             while time.monotonic() < deadline:
+                request = next(turns)
                 sent = time.monotonic()
-                response = await client.post(url, content=payload, headers=request_headers)
+                response = await client.post(url, content=request.body, headers=request.headers)
                 latencies.append(time.monotonic() - sent)
                 errors += response.status_code >= 400
 

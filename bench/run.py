@@ -1,9 +1,13 @@
 """`python -m bench` (`make bench`): the reference operations, mode by mode, under load.
 
 Starts the demo services with added latency, then for each mode a BFF with one
-worker pinned to one core, and drives each reference operation from the other
-core at each concurrency. All modes run in one invocation so that their ratios
-hold on a noisy machine. Prints a table and writes the same as JSON.
+worker pinned to one core, in the production profile (bearer tokens verified,
+rate limits off), and drives each reference operation from the other core at
+each concurrency, over the demo's whole keyspace (`bench.traffic`). All modes
+run in one invocation so that their ratios hold on a noisy machine. Each cell
+reports req/s, p50 and p99, and the BFF's CPU time per operation (its process
+CPU time over the cell divided by the requests answered). Prints a table and
+writes the same as JSON.
 
 Modes:
   naive    loaders and caches off: one downstream call per field, graphql-core's
@@ -22,7 +26,7 @@ import argparse
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -31,8 +35,9 @@ import httpx
 from bench.load import drive, generator_name
 from bench.processes import BffProcess, machine, pinned
 from bench.sink import SpanSink
+from bench.traffic import KEYSPACES, Request, traffic
 from bff.examples import REFERENCE_OPERATIONS, Example
-from demo.identity import IdentityProvider
+from demo.identity import ISSUER, IdentityProvider
 from demo.launch import DemoProcess, launch
 
 # Generous downstream timeouts: the benchmark measures throughput and latency,
@@ -44,6 +49,15 @@ COMMON = {
     "OTEL_TRACES_SAMPLER": "always_off",
     # Events cost what they cost in production, but go nowhere they would pile up.
     "BFF_USAGE_FILE": os.devnull,
+}
+PROFILES: dict[str, dict[str, str]] = {
+    # Tokens verified against the demo's identity provider; throughput, not budgets, measured.
+    "production": {
+        "BFF_PROFILE": "production",
+        "BFF_AUTH_ISSUER": ISSUER,
+        "BFF_RATE_LIMIT": "false",
+    },
+    "demo": {"BFF_PROFILE": "demo"},
 }
 MODES: dict[str, dict[str, str]] = {
     "naive": {
@@ -73,6 +87,7 @@ class Row:
     rps: float
     p50_ms: float
     p99_ms: float
+    cpu_ms_per_operation: float
     calls_per_operation: float
     warm_calls: int
     errors: int
@@ -94,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo.stop()
     report = {
         "machine": machine(),
+        "profile": args.profile,
+        "keyspace": args.keyspace,
         "downstream_latency_ms": args.latency_ms,
         "load_generator": generator_name(),
         "duration_s": args.duration,
@@ -114,41 +131,38 @@ def _run_mode(
     args: argparse.Namespace,
     span_sink: str,
 ) -> list[Row]:
-    env = {**demo.bff_env(), **COMMON, **MODES[mode]}
+    env = {**demo.bff_env(), **COMMON, **PROFILES[args.profile], **MODES[mode]}
     if mode == "traced":
         env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = span_sink
+    identity = IdentityProvider()
     bff = BffProcess(env, cpu=args.bff_cpu)
     rows: list[Row] = []
     try:
         for example in operations:
             url = f"{bff.url}/graphql"
-            body: dict[str, object] = {"query": example.query, "variables": dict(example.variables)}
-            _check(url, body, example)
+            sent = traffic(example, args.keyspace, identity)
+            _check(url, sent.first, example)
             if args.warmup:
                 drive(
                     url,
-                    body,
-                    _headers(example),
+                    sent,
                     concurrency=max(args.concurrency),
                     seconds=args.warmup,
                     cpu=args.load_cpu,
                 )
                 _wait_until_idle(demo, args.quiet)
             # Warm: right after a request of its own (entries near their max-age refreshed).
-            _check(url, body, example)
+            _check(url, sent.first, example)
             demo.reset(faults=False)
-            _check(url, body, example)
+            _check(url, sent.first, example)
             warm_calls = demo.calls()
             for concurrency in args.concurrency:
                 demo.reset(faults=False)
+                cpu_before = bff.cpu_seconds()
                 result = drive(
-                    url,
-                    body,
-                    _headers(example),
-                    concurrency=concurrency,
-                    seconds=args.duration,
-                    cpu=args.load_cpu,
+                    url, sent, concurrency=concurrency, seconds=args.duration, cpu=args.load_cpu
                 )
+                cpu = bff.cpu_seconds() - cpu_before
                 rows.append(
                     Row(
                         operation=example.name,
@@ -157,6 +171,7 @@ def _run_mode(
                         rps=result.rps,
                         p50_ms=result.p50_ms,
                         p99_ms=result.p99_ms,
+                        cpu_ms_per_operation=cpu * 1000 / max(1, result.requests),
                         calls_per_operation=demo.calls() / max(1, result.requests),
                         warm_calls=warm_calls,
                         errors=result.errors,
@@ -171,14 +186,6 @@ def _run_mode(
     return [replace(row, peak_rss_mb=peak) for row in rows]
 
 
-def _headers(example: Example) -> dict[str, str]:
-    """A signed-in example carries a development token of the demo identity provider."""
-    if example.signed_in_as is None:
-        return {}
-    token = IdentityProvider().sign(example.signed_in_as, scope="orders:write", ttl_s=24 * 3600)
-    return {"Authorization": f"Bearer {token}"}
-
-
 def _wait_until_idle(demo: DemoProcess, quiet_s: float) -> None:
     """Let the BFF finish requests the load generator gave up on (their calls stop)."""
     before = demo.calls()
@@ -190,9 +197,9 @@ def _wait_until_idle(demo: DemoProcess, quiet_s: float) -> None:
         before = now
 
 
-def _check(url: str, body: Mapping[str, object], example: Example) -> None:
+def _check(url: str, request: Request, example: Example) -> None:
     """The operation answers correctly before it is timed."""
-    answer = httpx.post(url, json=body, headers=_headers(example), timeout=60)
+    answer = httpx.post(url, content=request.body, headers=request.headers, timeout=60)
     payload = answer.json()
     if answer.status_code != 200 or payload.get("errors") or not payload.get("data"):
         raise RuntimeError(f"{example.name} failed before the run: {answer.text[:300]}")
@@ -200,18 +207,20 @@ def _check(url: str, body: Mapping[str, object], example: Example) -> None:
 
 def _table(report: dict[str, object], rows: list[Row]) -> str:
     header = (
-        f"{report['machine']}; downstream latency {report['downstream_latency_ms']} ms; "
+        f"{report['machine']}; {report['profile']} profile, {report['keyspace']} keyspace; "
+        f"downstream latency {report['downstream_latency_ms']} ms; "
         f"load: {report['load_generator']}, {report['duration_s']} s per cell\n"
     )
     columns = (
         f"{'operation':<16}{'mode':<9}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'calls/op':>10}{'warm calls':>12}{'errors':>8}{'peak RSS MB':>13}"
+        f"{'CPU ms/op':>11}{'calls/op':>10}{'warm calls':>12}{'errors':>8}{'peak RSS MB':>13}"
     )
     lines = [header, columns, "-" * len(columns)]
     for row in sorted(rows, key=lambda r: (r.operation, list(MODES).index(r.mode), r.concurrency)):
         lines.append(
             f"{row.operation:<16}{row.mode:<9}{row.concurrency:>4}{row.rps:>10.1f}"
-            f"{row.p50_ms:>9.1f}{row.p99_ms:>9.1f}{row.calls_per_operation:>10.2f}"
+            f"{row.p50_ms:>9.1f}{row.p99_ms:>9.1f}{row.cpu_ms_per_operation:>11.2f}"
+            f"{row.calls_per_operation:>10.2f}"
             f"{row.warm_calls:>12}{row.errors:>8}{row.peak_rss_mb:>13.1f}"
         )
     return "\n".join(lines)
@@ -228,6 +237,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before each")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    parser.add_argument(
+        "--keyspace",
+        choices=KEYSPACES,
+        default="rotating",
+        help="rotating: every key of the demo in turn; fixed: the example's own variables",
+    )
+    parser.add_argument("--profile", choices=list(PROFILES), default="production")
     parser.add_argument(
         "--operations",
         nargs="+",
