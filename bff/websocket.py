@@ -218,7 +218,7 @@ class Session:
                 await self._send(
                     {"type": "connection_error", "payload": {"message": refused.message}}
                 )
-            raise ProtocolError(refused.message, CloseCode.FORBIDDEN) from None
+            raise ProtocolError(refused.description, CloseCode.FORBIDDEN) from None
         await self._send({"type": "connection_ack"})
         if self.dialect.legacy and self.rules.keepalive_s > 0:
             await self._send({"type": self.dialect.keepalive})

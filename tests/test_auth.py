@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
+import re
 import time
 
 import httpx
@@ -16,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from demo.identity import AUDIENCE, ISSUER, IdentityProvider
 from demo.services import ALL_NAMES, build_services
 from tests.harness import Harness, running_bff, signed_in
+from tests.sockets import subscribable_bff
 
 IDP = IdentityProvider()
 RSA, EC = IDP.keys
@@ -101,6 +104,80 @@ async def test_bad_tokens_are_refused_saying_why(
     assert message in error["message"]
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
     assert bff.calls() == 0
+
+
+# A token's header is the client's to write. Each: the header as JSON text, the description.
+ODD_HEADERS = [
+    ("kid outside Latin-1", '{"alg": "RS256", "kid": "\u043a\u043b\u044e\u0447"}', "unknown"),
+    ("alg outside Latin-1", '{"alg": "\u043a\u043b\u044e\u0447"}', "algorithm"),
+    ("kid splitting a header", '{"alg": "RS256", "kid": "a\\"\\r\\nSet-Cookie: k=1"}', "unknown"),
+    ("kid a lone surrogate", '{"alg": "RS256", "kid": "\\ud800"}', "unknown"),
+    ("kid of 5,000 characters", '{"alg": "RS256", "kid": "' + "k" * 5000 + '"}', "unknown"),
+    ("kid a number", '{"alg": "RS256", "kid": 7}', "malformed"),
+    ("alg a list", '{"alg": ["RS256"]}', "algorithm"),
+    ("alg an object", '{"alg": {"RS256": true}}', "algorithm"),
+    ("alg null", '{"alg": null}', "algorithm"),
+    ("alg nested deep", '{"alg": ' + "[" * 900 + "]" * 900 + "}", "algorithm"),
+    ("alg nested deeper", '{"alg": ' + "[" * 5000 + "]" * 5000 + "}", "malformed"),
+    ("crit not a list", '{"alg": "RS256", "crit": 5}', "malformed"),
+    ("header not an object", '["RS256"]', "malformed"),
+]
+DESCRIPTIONS = {
+    "unknown": "The token's signing key is unknown.",
+    "algorithm": "The token's algorithm is not accepted.",
+    "malformed": "The token is not a well-formed JWT.",
+}
+# RFC 6750 allows these characters in error_description: printable ASCII but `"` and `\`.
+CHALLENGE = re.compile(r'Bearer error="invalid_token", error_description="([ !#-\[\]-~]*)"')
+
+
+def with_header(header_json: str) -> str:
+    """A token whose header is exactly this JSON text (and whose signature is nonsense)."""
+    header = base64.urlsafe_b64encode(header_json.encode()).rstrip(b"=").decode()
+    return f"{header}.{_part(_claims({}))}.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("case", "header_json", "rule"), ODD_HEADERS, ids=[c[0] for c in ODD_HEADERS]
+)
+async def test_odd_token_headers_are_refused_without_echoing_them_in_a_header(
+    bff: Harness, caplog: pytest.LogCaptureFixture, case: str, header_json: str, rule: str
+) -> None:
+    response = await bff.http.post(
+        "/graphql",
+        json={"query": "{ me { id } }"},
+        headers={"Authorization": f"Bearer {with_header(header_json)}"},
+    )
+
+    assert response.status_code == 401, case
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    # The body may quote the value, escaped and cut short.
+    assert error["message"].isascii()
+    assert error["message"].isprintable()
+    assert len(error["message"]) <= 100
+    challenge = CHALLENGE.fullmatch(response.headers["www-authenticate"])
+    assert challenge is not None
+    assert challenge[1] == DESCRIPTIONS[rule]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+@pytest.mark.e2e
+async def test_odd_token_headers_close_a_socket_with_4403_and_the_rule_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed = []
+    async with subscribable_bff() as stack:
+        for _, header_json, _ in ODD_HEADERS:
+            async with stack.socket() as socket:
+                authorization = f"Bearer {with_header(header_json)}"
+                await socket.send(
+                    {"type": "connection_init", "payload": {"Authorization": authorization}}
+                )
+                closed.append(await socket.closed())
+
+    assert closed == [(4403, DESCRIPTIONS[rule]) for _, _, rule in ODD_HEADERS]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 @pytest.mark.parametrize("header", ["Basic dTE6cHc=", "Bearer", "Token abc"])
