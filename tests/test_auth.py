@@ -8,6 +8,7 @@ import hmac
 import logging
 import re
 import time
+from collections.abc import Callable
 
 import httpx
 import jwt
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from demo.identity import AUDIENCE, ISSUER, IdentityProvider
 from demo.services import ALL_NAMES, build_services
-from tests.harness import Harness, running_bff, signed_in
+from tests.harness import Harness, Reply, running_bff, signed_in
 from tests.sockets import subscribable_bff
 
 IDP = IdentityProvider()
@@ -30,11 +31,16 @@ def forge(
     key: object = RSA.private,
     alg: str = "RS256",
     kid: str | None = RSA.kid,
+    expires_in_s: int = 600,
+    valid_in_s: int | None = None,
 ) -> str:
+    """A token signed now: `exp` and `nbf` (if given) are that many seconds from now."""
     now = int(time.time())
-    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "iat": now, "exp": now + 600, **claims}
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "iat": now, "exp": now + expires_in_s}
+    if valid_in_s is not None:
+        payload["nbf"] = now + valid_in_s
     headers = {"kid": kid} if kid else {}
-    return jwt.encode(payload, key, algorithm=alg, headers=headers)  # type: ignore[arg-type]
+    return jwt.encode({**payload, **claims}, key, algorithm=alg, headers=headers)  # type: ignore[arg-type]
 
 
 def _part(data: object) -> str:
@@ -69,33 +75,36 @@ PUBLIC_PEM = RSA.private.public_key().public_bytes(
     serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
 )
 
-REFUSED = [
-    ("expired", forge({"exp": int(time.time()) - 120}), "has expired (`exp`)"),
-    ("not yet valid", forge({"nbf": int(time.time()) + 600}), "not valid yet (`nbf`)"),
-    ("wrong issuer", forge({"iss": "https://evil.example"}), "unknown issuer (`iss`)"),
-    ("wrong audience", forge({"aud": "someone-else"}), "another audience (`aud`)"),
-    ("alg none", unsigned({}), "algorithm 'none' is not accepted"),
+# Each token is made by the test that sends it: one signed at import would age while others run.
+REFUSED: list[tuple[str, Callable[[], str], str]] = [
+    ("expired", lambda: forge({}, expires_in_s=-120), "has expired (`exp`)"),
+    ("not yet valid", lambda: forge({}, valid_in_s=600), "not valid yet (`nbf`)"),
+    ("wrong issuer", lambda: forge({"iss": "https://evil.example"}), "unknown issuer (`iss`)"),
+    ("wrong audience", lambda: forge({"aud": "someone-else"}), "another audience (`aud`)"),
+    ("alg none", lambda: unsigned({}), "algorithm 'none' is not accepted"),
     (
         "HS256 with the public key",
-        hmac_signed(PUBLIC_PEM, kid=RSA.kid),
+        lambda: hmac_signed(PUBLIC_PEM, kid=RSA.kid),
         "'HS256' is not accepted",
     ),
-    ("unknown kid", forge({}, kid="nobody"), "signing key 'nobody' is unknown"),
-    ("no kid", forge({}, kid=None), "names no signing key (`kid`)"),
-    ("RS256 token naming the EC key", forge({}, kid=EC.kid), "is not a RS256 key"),
-    ("truncated", IDP.sign("u1")[:60], "not a well-formed JWT"),
-    ("signature tampered", tampered(IDP.sign("u1")), "signature does not verify"),
-    ("garbage", "not-a-jwt", "not a well-formed JWT"),
-    ("no subject", forge({"sub": ""}), "no subject (`sub`)"),
+    ("unknown kid", lambda: forge({}, kid="nobody"), "signing key 'nobody' is unknown"),
+    ("no kid", lambda: forge({}, kid=None), "names no signing key (`kid`)"),
+    ("RS256 token naming the EC key", lambda: forge({}, kid=EC.kid), "is not a RS256 key"),
+    ("truncated", lambda: IDP.sign("u1")[:60], "not a well-formed JWT"),
+    ("signature tampered", lambda: tampered(IDP.sign("u1")), "signature does not verify"),
+    ("garbage", lambda: "not-a-jwt", "not a well-formed JWT"),
+    ("no subject", lambda: forge({"sub": ""}), "no subject (`sub`)"),
 ]
 
 
 @pytest.mark.parametrize(("case", "token", "message"), REFUSED, ids=[c[0] for c in REFUSED])
 async def test_bad_tokens_are_refused_saying_why(
-    bff: Harness, case: str, token: str, message: str
+    bff: Harness, case: str, token: Callable[[], str], message: str
 ) -> None:
     response = await bff.http.post(
-        "/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {token}"}
+        "/graphql",
+        json={"query": "{ me { id } }"},
+        headers={"Authorization": f"Bearer {token()}"},
     )
 
     assert response.status_code == 401, case
@@ -104,6 +113,30 @@ async def test_bad_tokens_are_refused_saying_why(
     assert message in error["message"]
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
     assert bff.calls() == 0
+
+
+@pytest.mark.parametrize("leeway_s", [None, 90], ids=["default leeway", "leeway 90 s"])
+async def test_the_leeway_holds_on_both_sides_of_exp_and_nbf(leeway_s: int | None) -> None:
+    leeway = 30 if leeway_s is None else leeway_s
+    # 10 s either side of the leeway: a slow run cannot move a token across it.
+    inside, outside = leeway - 10, leeway + 10
+    env = {} if leeway_s is None else {"BFF_AUTH_LEEWAY_S": str(leeway_s)}
+    async with running_bff(env) as bff:
+
+        async def me(token: str) -> Reply:
+            return await bff.query("{ me { id } }", headers={"Authorization": f"Bearer {token}"})
+
+        expired_inside = await me(forge({}, expires_in_s=-inside))
+        expired_outside = await me(forge({}, expires_in_s=-outside))
+        early_inside = await me(forge({}, valid_in_s=inside))
+        early_outside = await me(forge({}, valid_in_s=outside))
+
+    assert expired_inside.data == {"me": {"id": "u1"}}
+    assert early_inside.data == {"me": {"id": "u1"}}
+    assert expired_outside.status == 401
+    assert expired_outside.errors[0]["message"] == "The token has expired (`exp`)."
+    assert early_outside.status == 401
+    assert early_outside.errors[0]["message"] == "The token is not valid yet (`nbf`)."
 
 
 # A token's header is the client's to write. Each: the header as JSON text, the description.
