@@ -62,8 +62,9 @@ class Variable:
 
 @dataclass(frozen=True, slots=True)
 class TracingSettings:
-    """OpenTelemetry's standard `OTEL_*` variables, the subset the BFF honours."""
+    """Traces: the `OTEL_*` variables the BFF honours, and `BFF_FORWARD_BAGGAGE`."""
 
+    forward_baggage: bool = False
     exporter: str = "none"
     endpoint: str | None = None
     headers: str = ""
@@ -818,6 +819,11 @@ def _subscriptions(env: _Reader) -> SubscriptionSettings:
 
 
 def _tracing(env: _Reader) -> TracingSettings:
+    forward_baggage = env.boolean(
+        "FORWARD_BAGGAGE",
+        False,
+        "pass a caller's W3C `baggage` header on to downstream services (the client writes it)",
+    )
     endpoint = env.text(
         "OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL (`/v1/traces` added)"
     )
@@ -829,6 +835,7 @@ def _tracing(env: _Reader) -> TracingSettings:
     elif endpoint:
         endpoint = endpoint.rstrip("/") + "/v1/traces"
     return TracingSettings(
+        forward_baggage=forward_baggage,
         exporter=env.choice(
             "OTEL_TRACES_EXPORTER",
             ("otlp", "console", "none"),

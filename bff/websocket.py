@@ -50,6 +50,7 @@ from resolvers.context import Caller
 logger = logging.getLogger("bff.websocket")
 
 TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
+"""`baggage` is there only when allowed: `TracingMiddleware` drops it otherwise."""
 GOING_AWAY = "The server is shutting down"
 
 
