@@ -303,7 +303,12 @@ def create_app(
         middleware=[
             Middleware(LastResort),
             Middleware(CloseWhileDraining, lifecycle=lifecycle),
-            Middleware(TracingMiddleware, tracer=tracer, routes=traced),
+            Middleware(
+                TracingMiddleware,
+                tracer=tracer,
+                routes=traced,
+                forward_baggage=settings.tracing.forward_baggage,
+            ),
             Middleware(SecurityHeaders, tls=bool(settings.http.tls_cert_file)),
             *cors(settings.http.cors_origins),
             *(

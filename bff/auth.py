@@ -6,6 +6,10 @@ per request. A token passes when its algorithm is on the allowlist (RS256 and
 ES256; HS256 only with a configured shared secret, never with a JWKS key), its
 signature verifies, and `iss`, `aud`, `exp` and `nbf` hold within the leeway.
 Each refusal says which rule failed. No token at all is an anonymous caller.
+
+A token's header is the client's to write: its `alg` and `kid` may be any
+JSON value, of any length, in any script. Refusals quote them only through
+`quoted`, and never in the description that goes into a response header.
 """
 
 from __future__ import annotations
@@ -25,11 +29,29 @@ logger = logging.getLogger("bff.auth")
 
 
 class AuthenticationFailed(Exception):
-    """A token was sent and refused; the message names the rule it broke."""
+    """A token was sent and refused.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    `description` names the rule it broke in the BFF's own words, fit for a
+    `WWW-Authenticate` header or a close reason: it never holds a value the
+    client sent. `message`, for a response body, may also quote that value.
+    """
+
+    def __init__(self, description: str, message: str | None = None) -> None:
+        super().__init__(message or description)
+        self.description = description
+        self.message = message or description
+
+
+QUOTED_CHARS = 40
+"""The longest part of a client's value a refusal quotes."""
+
+
+def quoted(value: object) -> str:
+    """A value from a token's header as a refusal may show it: printable ASCII, cut short."""
+    if isinstance(value, list | dict):  # named, not shown: it may nest deep enough to break repr
+        return "(a JSON array)" if isinstance(value, list) else "(a JSON object)"
+    text = ascii(value[: QUOTED_CHARS + 1] if isinstance(value, str) else value)
+    return text if len(text) <= QUOTED_CHARS else f"{text[:QUOTED_CHARS]}..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,21 +140,24 @@ class Authenticator:
     async def _verified_claims(self, token: str) -> dict[str, object]:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:  # also a `kid` or `crit` of the wrong type
             raise AuthenticationFailed("The token is not a well-formed JWT.") from None
         algorithm = header.get("alg")
-        if algorithm not in self._allowed():
-            raise AuthenticationFailed(f"The token's algorithm {algorithm!r} is not accepted.")
+        if not isinstance(algorithm, str) or algorithm not in self._allowed():
+            raise AuthenticationFailed(
+                "The token's algorithm is not accepted.",
+                f"The token's algorithm {quoted(algorithm)} is not accepted.",
+            )
         key: object
         if algorithm == "HS256":
             key = self._rules.hs256_secret
         else:
-            key = await self._key(header.get("kid"), str(algorithm))
+            key = await self._key(header.get("kid"), algorithm)
         try:
             claims: dict[str, object] = jwt.decode(
                 token,
                 key,  # type: ignore[arg-type]
-                algorithms=[str(algorithm)],
+                algorithms=[algorithm],
                 audience=self._rules.audience,
                 issuer=self._rules.issuer,
                 leeway=self._rules.leeway_s,
@@ -165,7 +190,13 @@ class Authenticator:
             raise AuthenticationFailed("The token names no signing key (`kid`).")
         key = await self._keys.key(kid)
         if key is None:
-            raise AuthenticationFailed(f"The token's signing key {kid!r} is unknown.")
+            raise AuthenticationFailed(
+                "The token's signing key is unknown.",
+                f"The token's signing key {quoted(kid)} is unknown.",
+            )
         if key.algorithm_name != algorithm:
-            raise AuthenticationFailed(f"The signing key {kid!r} is not a {algorithm} key.")
+            raise AuthenticationFailed(
+                f"The token's signing key is not a {algorithm} key.",
+                f"The signing key {quoted(kid)} is not a {algorithm} key.",
+            )
         return key.key

@@ -57,6 +57,8 @@ class ProductDecisions:
             if sink is not None
             else None
         )
+        assert settings.subject_key or not settings.exposures, "the settings refuse that"
+        self._subject_key = settings.subject_key.encode()
         self._exposures = ExposureLog(settings.exposure_window_s)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -81,7 +83,7 @@ class ProductDecisions:
                         time=self._wall_clock(),
                         experiment=exposure.experiment,
                         variant=exposure.variant,
-                        subject=subject_of(exposure.unit, exposure.experiment),
+                        subject=subject_of(exposure.unit, exposure.experiment, self._subject_key),
                         client_name=subject.client_name,
                         client_version=subject.client_version,
                     )

@@ -218,14 +218,14 @@ class GraphQLEndpoint:
         try:
             return await self._authenticator.caller(request.headers.get("authorization"))
         except AuthenticationFailed as refused:
-            description = refused.message.replace('"', "'")
+            # The description is the BFF's own text: nothing the client sent reaches a header.
             raise failure(
                 401,
                 "UNAUTHENTICATED",
                 refused.message,
                 headers={
                     "www-authenticate": f'Bearer error="invalid_token", '
-                    f'error_description="{description}"'
+                    f'error_description="{refused.description}"'
                 },
             ) from None
 

@@ -62,8 +62,9 @@ class Variable:
 
 @dataclass(frozen=True, slots=True)
 class TracingSettings:
-    """OpenTelemetry's standard `OTEL_*` variables, the subset the BFF honours."""
+    """Traces: the `OTEL_*` variables the BFF honours, and `BFF_FORWARD_BAGGAGE`."""
 
+    forward_baggage: bool = False
     exporter: str = "none"
     endpoint: str | None = None
     headers: str = ""
@@ -166,6 +167,13 @@ class ProductSettings:
     usage_queue: int = 10_000
     usage_batch: int = 500
     usage_flush_s: float = 1.0
+    subject_key: Secret = field(default_factory=lambda: Secret(""))
+    """Keys the pseudonym of a caller in exposure events (`bff.analytics.events`)."""
+
+    @property
+    def exposures(self) -> bool:
+        """Can exposure events, which name callers by pseudonym, be written?"""
+        return bool(self.experiments_file) and self.usage_sink != "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +256,7 @@ class Settings:
         settings = _read(env)
         env.refuse_unknown()
         _check_redis_uses(settings)
+        _check_pseudonyms(settings.product)
         return settings
 
     @staticmethod
@@ -555,7 +564,7 @@ def _downstream_cache_redis(env: _Reader) -> RemoteCacheSettings:
                 "",
                 "secret (32+ characters) that lets private answers into Redis, "
                 "encrypted (AES-GCM) under a name derived from the caller",
-                _cache_key,
+                _secret,
                 shown="",
             )
         ),
@@ -568,10 +577,23 @@ def _downstream_cache_redis(env: _Reader) -> RemoteCacheSettings:
     )
 
 
-def _cache_key(raw: str) -> str:
+def _secret(raw: str) -> str:
     if len(raw) < 32:
         raise ValueError("must be at least 32 characters (e.g. `openssl rand -base64 32`)")
     return raw
+
+
+def _check_pseudonyms(product: ProductSettings) -> None:
+    """Exposure events need a key for their pseudonyms, refused at start-up without one.
+
+    An unkeyed hash of a user id reverses by hashing every id; leaving callers out
+    of exposures would lose the distinct-caller counts that experiments are read by.
+    """
+    if product.exposures and not product.subject_key:
+        raise SettingsError(
+            "BFF_EXPERIMENTS_FILE with usage events needs BFF_USAGE_SUBJECT_KEY "
+            "(or BFF_USAGE_SINK=none)"
+        )
 
 
 def _check_redis_uses(settings: Settings) -> None:
@@ -630,7 +652,31 @@ def _product(env: _Reader, demo: bool) -> ProductSettings:
         usage_flush_s=env.milliseconds(
             "USAGE_FLUSH_MS", 1000, "longest an event waits in the queue", low=1
         ),
+        subject_key=Secret(
+            env.parsed(
+                "USAGE_SUBJECT_KEY",
+                DEMO_SUBJECT_KEY if demo else "",
+                "secret (32+ characters) keying the caller's pseudonym in exposure events "
+                "(HMAC-SHA256); needed with an experiments file and a usage sink "
+                "(default: a published key in demo, none in production)",
+                _subject_key(demo),
+                shown="a published key in demo",
+            )
+        ),
     )
+
+
+DEMO_SUBJECT_KEY = "demo-usage-subject-key, published: never use it in production"
+"""The demo's pseudonym key. Anyone can read it here, so production refuses it."""
+
+
+def _subject_key(demo: bool) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not demo and raw == DEMO_SUBJECT_KEY:
+            raise ValueError("is the demo's published key: anyone could recompute pseudonyms")
+        return _secret(raw)
+
+    return parse
 
 
 def _persisted(env: _Reader) -> PersistedSettings:
@@ -828,6 +874,11 @@ def _subscriptions(env: _Reader) -> SubscriptionSettings:
 
 
 def _tracing(env: _Reader) -> TracingSettings:
+    forward_baggage = env.boolean(
+        "FORWARD_BAGGAGE",
+        False,
+        "pass a caller's W3C `baggage` header on to downstream services (the client writes it)",
+    )
     endpoint = env.text(
         "OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL (`/v1/traces` added)"
     )
@@ -839,6 +890,7 @@ def _tracing(env: _Reader) -> TracingSettings:
     elif endpoint:
         endpoint = endpoint.rstrip("/") + "/v1/traces"
     return TracingSettings(
+        forward_baggage=forward_baggage,
         exporter=env.choice(
             "OTEL_TRACES_EXPORTER",
             ("otlp", "console", "none"),

@@ -59,7 +59,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bff.settings import TracingSettings
 
 PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
-"""W3C `traceparent`/`tracestate` and `baggage`, read from callers and sent downstream."""
+"""W3C `traceparent`/`tracestate` and `baggage`, read from callers and sent downstream.
+
+`baggage` reaches it only when `BFF_FORWARD_BAGGAGE` allows (see `TracingMiddleware`).
+"""
 
 INSTRUMENTATION = "bff"
 
@@ -109,14 +112,24 @@ def _pairs(text: str) -> dict[str, str]:
 
 
 class TracingMiddleware:
-    """One SERVER span per HTTP request, current for everything the request does."""
+    """One SERVER span per HTTP request, current for everything the request does.
 
-    def __init__(self, app: ASGIApp, tracer: Tracer, routes: frozenset[str]) -> None:
+    A caller's `baggage` is dropped here, for HTTP and WebSocket alike, unless
+    `forward_baggage`: its entries are whatever the client wrote, and what
+    enters the context is injected into every downstream call.
+    """
+
+    def __init__(
+        self, app: ASGIApp, tracer: Tracer, routes: frozenset[str], *, forward_baggage: bool
+    ) -> None:
         self.app = app
         self.tracer = tracer
         self.routes = routes
+        self.forward_baggage = forward_baggage
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.forward_baggage and scope["type"] in ("http", "websocket"):
+            scope = _without_baggage(scope)
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -156,6 +169,14 @@ class TracingMiddleware:
                         span.set_status(StatusCode.ERROR)
         finally:
             detach(token)
+
+
+def _without_baggage(scope: Scope) -> Scope:
+    """The scope with no `baggage` header: a copy, as the server's scope is not ours to edit."""
+    headers = scope["headers"]
+    if not any(name == b"baggage" for name, _ in headers):
+        return scope
+    return {**scope, "headers": [(name, value) for name, value in headers if name != b"baggage"]}
 
 
 class LoaderBatch:

@@ -50,6 +50,7 @@ from resolvers.context import Caller
 logger = logging.getLogger("bff.websocket")
 
 TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
+"""`baggage` is there only when allowed: `TracingMiddleware` drops it otherwise."""
 GOING_AWAY = "The server is shutting down"
 
 
@@ -218,7 +219,7 @@ class Session:
                 await self._send(
                     {"type": "connection_error", "payload": {"message": refused.message}}
                 )
-            raise ProtocolError(refused.message, CloseCode.FORBIDDEN) from None
+            raise ProtocolError(refused.description, CloseCode.FORBIDDEN) from None
         await self._send({"type": "connection_ack"})
         if self.dialect.legacy and self.rules.keepalive_s > 0:
             await self._send({"type": self.dialect.keepalive})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -27,22 +27,34 @@ class Tier(Enum):
     STANDARD = "standard"
 
 
-@strawberry.type(description="A user of the shop.")
+def _owners_only(description: str, *directives: object) -> Any:
+    """An account field only the user and admins see: denied, it is null with an error.
+
+    Nullable for that reason, and `PRIVATE`, so a response holding it is never
+    shared between callers.
+    """
+    return strawberry.field(
+        description=f"{description} Only the user and admins see it.",
+        directives=[PRIVATE, *directives],
+        extensions=allowed(IsSelfOrAdmin()),
+    )
+
+
+@strawberry.type(
+    description=(
+        "A user of the shop. Their id, name and reviews are public; the rest is theirs "
+        "and admins' only."
+    )
+)
 class User:
     id: strawberry.ID
     name: str = strawberry.field(
         description="The name shown with the user's reviews.", directives=[PERSONAL]
     )
-    email: str | None = strawberry.field(
-        description="Contact address. Personal data: only the user and admins see it.",
-        directives=[PRIVATE, PERSONAL],
-        extensions=allowed(IsSelfOrAdmin()),
-    )
-    tier: Tier = strawberry.field(directives=[PRIVATE])
-    country: str = strawberry.field(
-        description="ISO 3166-1 alpha-2 country code, e.g. GB.", directives=[PRIVATE, PERSONAL]
-    )
-    created_at: datetime = strawberry.field(description="When the account was opened.")
+    email: str | None = _owners_only("Contact address.", PERSONAL)
+    tier: Tier | None = _owners_only("Loyalty tier.")
+    country: str | None = _owners_only("ISO 3166-1 alpha-2 country code, e.g. GB.", PERSONAL)
+    created_at: datetime | None = _owners_only("When the account was opened.")
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
+import re
 import time
+from collections.abc import Callable
 
 import httpx
 import jwt
@@ -15,7 +18,8 @@ from cryptography.hazmat.primitives import serialization
 
 from demo.identity import AUDIENCE, ISSUER, IdentityProvider
 from demo.services import ALL_NAMES, build_services
-from tests.harness import Harness, running_bff, signed_in
+from tests.harness import Harness, Reply, running_bff, signed_in
+from tests.sockets import subscribable_bff
 
 IDP = IdentityProvider()
 RSA, EC = IDP.keys
@@ -27,11 +31,16 @@ def forge(
     key: object = RSA.private,
     alg: str = "RS256",
     kid: str | None = RSA.kid,
+    expires_in_s: int = 600,
+    valid_in_s: int | None = None,
 ) -> str:
+    """A token signed now: `exp` and `nbf` (if given) are that many seconds from now."""
     now = int(time.time())
-    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "iat": now, "exp": now + 600, **claims}
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "iat": now, "exp": now + expires_in_s}
+    if valid_in_s is not None:
+        payload["nbf"] = now + valid_in_s
     headers = {"kid": kid} if kid else {}
-    return jwt.encode(payload, key, algorithm=alg, headers=headers)  # type: ignore[arg-type]
+    return jwt.encode({**payload, **claims}, key, algorithm=alg, headers=headers)  # type: ignore[arg-type]
 
 
 def _part(data: object) -> str:
@@ -66,33 +75,36 @@ PUBLIC_PEM = RSA.private.public_key().public_bytes(
     serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
 )
 
-REFUSED = [
-    ("expired", forge({"exp": int(time.time()) - 120}), "has expired (`exp`)"),
-    ("not yet valid", forge({"nbf": int(time.time()) + 600}), "not valid yet (`nbf`)"),
-    ("wrong issuer", forge({"iss": "https://evil.example"}), "unknown issuer (`iss`)"),
-    ("wrong audience", forge({"aud": "someone-else"}), "another audience (`aud`)"),
-    ("alg none", unsigned({}), "algorithm 'none' is not accepted"),
+# Each token is made by the test that sends it: one signed at import would age while others run.
+REFUSED: list[tuple[str, Callable[[], str], str]] = [
+    ("expired", lambda: forge({}, expires_in_s=-120), "has expired (`exp`)"),
+    ("not yet valid", lambda: forge({}, valid_in_s=600), "not valid yet (`nbf`)"),
+    ("wrong issuer", lambda: forge({"iss": "https://evil.example"}), "unknown issuer (`iss`)"),
+    ("wrong audience", lambda: forge({"aud": "someone-else"}), "another audience (`aud`)"),
+    ("alg none", lambda: unsigned({}), "algorithm 'none' is not accepted"),
     (
         "HS256 with the public key",
-        hmac_signed(PUBLIC_PEM, kid=RSA.kid),
+        lambda: hmac_signed(PUBLIC_PEM, kid=RSA.kid),
         "'HS256' is not accepted",
     ),
-    ("unknown kid", forge({}, kid="nobody"), "signing key 'nobody' is unknown"),
-    ("no kid", forge({}, kid=None), "names no signing key (`kid`)"),
-    ("RS256 token naming the EC key", forge({}, kid=EC.kid), "is not a RS256 key"),
-    ("truncated", IDP.sign("u1")[:60], "not a well-formed JWT"),
-    ("signature tampered", tampered(IDP.sign("u1")), "signature does not verify"),
-    ("garbage", "not-a-jwt", "not a well-formed JWT"),
-    ("no subject", forge({"sub": ""}), "no subject (`sub`)"),
+    ("unknown kid", lambda: forge({}, kid="nobody"), "signing key 'nobody' is unknown"),
+    ("no kid", lambda: forge({}, kid=None), "names no signing key (`kid`)"),
+    ("RS256 token naming the EC key", lambda: forge({}, kid=EC.kid), "is not a RS256 key"),
+    ("truncated", lambda: IDP.sign("u1")[:60], "not a well-formed JWT"),
+    ("signature tampered", lambda: tampered(IDP.sign("u1")), "signature does not verify"),
+    ("garbage", lambda: "not-a-jwt", "not a well-formed JWT"),
+    ("no subject", lambda: forge({"sub": ""}), "no subject (`sub`)"),
 ]
 
 
 @pytest.mark.parametrize(("case", "token", "message"), REFUSED, ids=[c[0] for c in REFUSED])
 async def test_bad_tokens_are_refused_saying_why(
-    bff: Harness, case: str, token: str, message: str
+    bff: Harness, case: str, token: Callable[[], str], message: str
 ) -> None:
     response = await bff.http.post(
-        "/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {token}"}
+        "/graphql",
+        json={"query": "{ me { id } }"},
+        headers={"Authorization": f"Bearer {token()}"},
     )
 
     assert response.status_code == 401, case
@@ -101,6 +113,104 @@ async def test_bad_tokens_are_refused_saying_why(
     assert message in error["message"]
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
     assert bff.calls() == 0
+
+
+@pytest.mark.parametrize("leeway_s", [None, 90], ids=["default leeway", "leeway 90 s"])
+async def test_the_leeway_holds_on_both_sides_of_exp_and_nbf(leeway_s: int | None) -> None:
+    leeway = 30 if leeway_s is None else leeway_s
+    # 10 s either side of the leeway: a slow run cannot move a token across it.
+    inside, outside = leeway - 10, leeway + 10
+    env = {} if leeway_s is None else {"BFF_AUTH_LEEWAY_S": str(leeway_s)}
+    async with running_bff(env) as bff:
+
+        async def me(token: str) -> Reply:
+            return await bff.query("{ me { id } }", headers={"Authorization": f"Bearer {token}"})
+
+        expired_inside = await me(forge({}, expires_in_s=-inside))
+        expired_outside = await me(forge({}, expires_in_s=-outside))
+        early_inside = await me(forge({}, valid_in_s=inside))
+        early_outside = await me(forge({}, valid_in_s=outside))
+
+    assert expired_inside.data == {"me": {"id": "u1"}}
+    assert early_inside.data == {"me": {"id": "u1"}}
+    assert expired_outside.status == 401
+    assert expired_outside.errors[0]["message"] == "The token has expired (`exp`)."
+    assert early_outside.status == 401
+    assert early_outside.errors[0]["message"] == "The token is not valid yet (`nbf`)."
+
+
+# A token's header is the client's to write. Each: the header as JSON text, the description.
+ODD_HEADERS = [
+    ("kid outside Latin-1", '{"alg": "RS256", "kid": "\u043a\u043b\u044e\u0447"}', "unknown"),
+    ("alg outside Latin-1", '{"alg": "\u043a\u043b\u044e\u0447"}', "algorithm"),
+    ("kid splitting a header", '{"alg": "RS256", "kid": "a\\"\\r\\nSet-Cookie: k=1"}', "unknown"),
+    ("kid a lone surrogate", '{"alg": "RS256", "kid": "\\ud800"}', "unknown"),
+    ("kid of 5,000 characters", '{"alg": "RS256", "kid": "' + "k" * 5000 + '"}', "unknown"),
+    ("kid a number", '{"alg": "RS256", "kid": 7}', "malformed"),
+    ("alg a list", '{"alg": ["RS256"]}', "algorithm"),
+    ("alg an object", '{"alg": {"RS256": true}}', "algorithm"),
+    ("alg null", '{"alg": null}', "algorithm"),
+    ("alg nested deep", '{"alg": ' + "[" * 900 + "]" * 900 + "}", "algorithm"),
+    ("alg nested deeper", '{"alg": ' + "[" * 5000 + "]" * 5000 + "}", "malformed"),
+    ("crit not a list", '{"alg": "RS256", "crit": 5}', "malformed"),
+    ("header not an object", '["RS256"]', "malformed"),
+]
+DESCRIPTIONS = {
+    "unknown": "The token's signing key is unknown.",
+    "algorithm": "The token's algorithm is not accepted.",
+    "malformed": "The token is not a well-formed JWT.",
+}
+# RFC 6750 allows these characters in error_description: printable ASCII but `"` and `\`.
+CHALLENGE = re.compile(r'Bearer error="invalid_token", error_description="([ !#-\[\]-~]*)"')
+
+
+def with_header(header_json: str) -> str:
+    """A token whose header is exactly this JSON text (and whose signature is nonsense)."""
+    header = base64.urlsafe_b64encode(header_json.encode()).rstrip(b"=").decode()
+    return f"{header}.{_part(_claims({}))}.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("case", "header_json", "rule"), ODD_HEADERS, ids=[c[0] for c in ODD_HEADERS]
+)
+async def test_odd_token_headers_are_refused_without_echoing_them_in_a_header(
+    bff: Harness, caplog: pytest.LogCaptureFixture, case: str, header_json: str, rule: str
+) -> None:
+    response = await bff.http.post(
+        "/graphql",
+        json={"query": "{ me { id } }"},
+        headers={"Authorization": f"Bearer {with_header(header_json)}"},
+    )
+
+    assert response.status_code == 401, case
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    # The body may quote the value, escaped and cut short.
+    assert error["message"].isascii()
+    assert error["message"].isprintable()
+    assert len(error["message"]) <= 100
+    challenge = CHALLENGE.fullmatch(response.headers["www-authenticate"])
+    assert challenge is not None
+    assert challenge[1] == DESCRIPTIONS[rule]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+@pytest.mark.e2e
+async def test_odd_token_headers_close_a_socket_with_4403_and_the_rule_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed = []
+    async with subscribable_bff() as stack:
+        for _, header_json, _ in ODD_HEADERS:
+            async with stack.socket() as socket:
+                authorization = f"Bearer {with_header(header_json)}"
+                await socket.send(
+                    {"type": "connection_init", "payload": {"Authorization": authorization}}
+                )
+                closed.append(await socket.closed())
+
+    assert closed == [(4403, DESCRIPTIONS[rule]) for _, _, rule in ODD_HEADERS]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 @pytest.mark.parametrize("header", ["Basic dTE6cHc=", "Bearer", "Token abc"])

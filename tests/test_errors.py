@@ -9,7 +9,10 @@ import pytest
 
 from tests.harness import Harness, signed_in
 
-ADMIN = signed_in("u1", roles=("admin",))
+
+def admin() -> dict[str, str]:
+    """An admin's headers, signed when a test sends them (not at import, to age meanwhile)."""
+    return signed_in("u1", roles=("admin",))
 
 
 async def test_missing_ids_are_null_with_not_found(bff: Harness) -> None:
@@ -21,7 +24,7 @@ async def test_missing_ids_are_null_with_not_found(bff: Harness) -> None:
           category(id: "c999") { id }
           known: product(id: "p1") { id }
         }""",
-        headers=ADMIN,
+        headers=admin(),
     )
 
     assert reply.status == 200
@@ -93,7 +96,7 @@ async def test_unknown_user_header_makes_me_not_found(bff: Harness) -> None:
 async def test_out_of_range_arguments_are_bad_user_input(
     bff: Harness, query: str, path: list[str], message: str
 ) -> None:
-    reply = await bff.query(query, headers=ADMIN)
+    reply = await bff.query(query, headers=admin())
 
     error = reply.error_at(*path)
     assert error["message"] == message

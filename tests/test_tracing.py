@@ -15,12 +15,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
-from bff.examples import PRODUCT_PAGE
+from bff.examples import ORDER_STATUS, PRODUCT_PAGE
 from bff.settings import DEMO_PORTS, TracingSettings
 from bff.tracing import tracer_provider
 from demo.services import SERVICE_NAMES, build_services
 from tests.harness import running_bff
 from tests.seed import DATA
+from tests.sockets import eventually, subscribable_bff
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -107,17 +108,26 @@ async def test_product_page_is_one_tree_from_server_to_downstream(
     assert {parent_of(s, index) for s in services} == set(clients)
 
 
+# A client writes its baggage as it likes: it goes on downstream only when allowed.
+FORWARDING = pytest.mark.parametrize(
+    ("env", "baggage"),
+    [({}, None), ({"BFF_FORWARD_BAGGAGE": "true"}, "tenant=acme")],
+    ids=["baggage dropped by default", "baggage forwarded when allowed"],
+)
+CALLER_TRACE = {
+    "traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01",
+    "tracestate": "vendor=opaque",
+    "baggage": "tenant=acme",
+}
+
+
+@FORWARDING
 async def test_an_incoming_trace_is_continued_and_passed_on(
-    spans: tuple[TracerProvider, InMemorySpanExporter],
+    spans: tuple[TracerProvider, InMemorySpanExporter], env: dict[str, str], baggage: str | None
 ) -> None:
     provider, exporter = spans
-    traceparent = f"00-{TRACE_ID}-{PARENT_ID}-01"
-    async with running_bff(NO_CACHES, tracer_provider=provider) as bff:
-        await bff.query(
-            PRODUCT_PAGE.query,
-            {"id": "p1"},
-            headers={"traceparent": traceparent, "baggage": "tenant=acme"},
-        )
+    async with running_bff({**NO_CACHES, **env}, tracer_provider=provider) as bff:
+        await bff.query(PRODUCT_PAGE.query, {"id": "p1"}, headers=CALLER_TRACE)
         received = [
             record.headers
             for service in bff.downstream.values()
@@ -135,7 +145,34 @@ async def test_an_incoming_trace_is_continued_and_passed_on(
         version, trace_id, span_id, flags = headers["traceparent"].split("-")
         assert (version, trace_id, flags) == ("00", TRACE_ID, "01")
         assert span_id in client_ids
-        assert headers["baggage"] == "tenant=acme"
+        assert headers["tracestate"] == "vendor=opaque"
+        assert headers.get("baggage") == baggage
+
+
+@pytest.mark.e2e
+@FORWARDING
+async def test_a_sockets_trace_reaches_the_services_its_subscriptions_call(
+    env: dict[str, str], baggage: str | None
+) -> None:
+    async with subscribable_bff(env) as stack:
+        order_id = await stack.place_order("u1")
+        async with stack.socket(headers=CALLER_TRACE) as socket:
+            await socket.initialise("u1")
+            await socket.subscribe("1", ORDER_STATUS.query, order_id)
+            first = await socket.receive()
+            await eventually(lambda: stack.streams_open() == 1)
+        called = {
+            request.route: request.headers
+            for request in stack.demo["orders"].stats.recent()
+            if request.route != "POST /orders"  # the test's own, placing the order
+        }
+
+    assert first["type"] == "next"
+    assert sorted(called) == ["GET /orders/{id}", "GET /orders/{id}/events"]
+    for headers in called.values():
+        assert headers["traceparent"].split("-")[1] == TRACE_ID
+        assert headers["tracestate"] == "vendor=opaque"
+        assert headers.get("baggage") == baggage
 
 
 async def test_the_callers_decision_not_to_sample_is_honoured() -> None:

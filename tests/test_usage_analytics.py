@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import os
 from pathlib import Path
 
 import orjson
+import pytest
 from redis.asyncio import Redis
 
 from bff.analytics.report import schema_fields, summarise
 from bff.analytics.sinks import read_events
 from bff.examples import PRODUCT_PAGE
+from bff.settings import DEMO_SUBJECT_KEY, Settings, SettingsError
 from schema import build_schema
 from tests.harness import running_bff, sample, signed_in
+from tests.seed import DATA
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 IOS = {"apollographql-client-name": "ios", "apollographql-client-version": "3.2.0"}
@@ -162,3 +166,95 @@ async def test_the_report_counts_a_known_sequence(tmp_path: Path) -> None:
     # Four users, each exposed once (their second request is within the window).
     assert sum(count for count, _ in variants.values()) == 4
     assert sum(callers for _, callers in variants.values()) == 4
+
+
+# Exposure events name callers by a keyed pseudonym.
+
+KEY_A = "a" * 32
+KEY_B = "b" * 32
+EXPERIMENT = "recommendation-model"
+USERS = ("u1", "u2", "u3", "u4")
+
+
+def _experiment(tmp_path: Path) -> Path:
+    experiments = tmp_path / "experiments.toml"
+    variants = "variants = { popular = 1, similar = 1 }"
+    experiments.write_text(f"[experiments.{EXPERIMENT}]\n{variants}\n")
+    return experiments
+
+
+async def _expose(experiments: Path, usage: Path, key: str) -> None:
+    """One BFF process where each of USERS is served a variant, its exposures into `usage`."""
+    env = {
+        "BFF_USAGE_SINK": "jsonl",
+        "BFF_USAGE_FILE": str(usage),
+        "BFF_EXPERIMENTS_FILE": str(experiments),
+        "BFF_USAGE_SUBJECT_KEY": key,
+    }
+    async with running_bff(env) as bff:
+        for user in USERS:
+            await bff.query("{ recommendations(first: 1) { id } }", headers=signed_in(user))
+
+
+def _subjects(usage: Path) -> list[str]:
+    return [str(event["subject"]) for event in _events(usage) if event["type"] == "exposure"]
+
+
+async def test_a_pseudonym_is_keyed_and_cannot_be_recomputed_without_the_key(
+    tmp_path: Path,
+) -> None:
+    experiments = _experiment(tmp_path)
+    await _expose(experiments, tmp_path / "a.jsonl", KEY_A)
+    await _expose(experiments, tmp_path / "b.jsonl", KEY_B)
+    under_a, under_b = _subjects(tmp_path / "a.jsonl"), _subjects(tmp_path / "b.jsonl")
+
+    def keyed(key: str, user: str) -> str:
+        message = f"{EXPERIMENT}\0{user}".encode()
+        return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()[:24]
+
+    assert under_a == [keyed(KEY_A, user) for user in USERS]
+    assert set(under_a).isdisjoint(under_b)
+    # Whoever reads the events but lacks the key hashes every user id in vain.
+    guesses = {
+        guess
+        for user in DATA.users
+        for guess in (
+            hashlib.sha256(f"{EXPERIMENT}\0{user}".encode()).hexdigest()[:24],
+            keyed("", user),
+            keyed(DEMO_SUBJECT_KEY, user),
+        )
+    }
+    assert guesses.isdisjoint(under_a)
+
+
+async def test_replicas_sharing_the_key_count_each_caller_once(tmp_path: Path) -> None:
+    experiments, usage = _experiment(tmp_path), tmp_path / "usage.jsonl"
+    for _ in range(2):  # two processes: each writes its own first exposure of each caller
+        await _expose(experiments, usage, KEY_A)
+
+    report = summarise(read_events(str(usage)), schema_fields(build_schema()._schema))
+
+    variants = report.exposures[EXPERIMENT]
+    assert sum(count for count, _ in variants.values()) == 8
+    assert sum(callers for _, callers in variants.values()) == 4
+
+
+@pytest.mark.parametrize(
+    ("env", "refused"),
+    [
+        ({}, "needs BFF_USAGE_SUBJECT_KEY"),
+        ({"BFF_USAGE_SUBJECT_KEY": DEMO_SUBJECT_KEY}, "the demo's published key"),
+        ({"BFF_USAGE_SUBJECT_KEY": "short"}, "at least 32 characters"),
+        ({"BFF_USAGE_SUBJECT_KEY": KEY_A}, None),
+        ({"BFF_USAGE_SINK": "none"}, None),
+    ],
+)
+def test_production_writes_exposures_only_with_a_key_of_its_own(
+    tmp_path: Path, env: dict[str, str], refused: str | None
+) -> None:
+    environ = {"BFF_PROFILE": "production", "BFF_EXPERIMENTS_FILE": str(tmp_path / "x.toml")}
+    if refused is None:
+        Settings.from_environ({**environ, **env})
+    else:
+        with pytest.raises(SettingsError, match=refused):
+            Settings.from_environ({**environ, **env})

@@ -11,6 +11,7 @@ tokens or response data.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,7 +56,7 @@ class ExposureEvent:
     experiment: str
     variant: str
     subject: str
-    """A hash of the caller's unit: counts distinct callers without naming them."""
+    """The caller's pseudonym (`subject_of`): counts distinct callers without naming them."""
     client_name: str
     client_version: str
 
@@ -73,9 +74,14 @@ class ExposureEvent:
 Event = OperationEvent | ExposureEvent
 
 
-def subject_of(unit: str, experiment: str) -> str:
-    """A pseudonym for a caller, different per experiment so events cannot be joined."""
-    return hashlib.sha256(f"{experiment}\0{unit}".encode()).hexdigest()[:24]
+def subject_of(unit: str, experiment: str, key: bytes) -> str:
+    """A pseudonym for a caller, different per experiment so events cannot be joined.
+
+    Keyed (HMAC-SHA256): without the key, hashing every known user id does not
+    find the caller. Every replica must share the key for distinct callers to
+    count once.
+    """
+    return hmac.new(key, f"{experiment}\0{unit}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def client_label(event: Mapping[str, object]) -> str:
