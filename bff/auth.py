@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class AuthenticationFailed(Exception):
         self.message = message or description
 
 
+_SUBJECT = re.compile(r"[\x21-\x7e]{1,255}")
 QUOTED_CHARS = 40
 """The longest part of a client's value a refusal quotes."""
 
@@ -122,6 +124,9 @@ class Authenticator:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise AuthenticationFailed("The token has no subject (`sub`).")
+        if not _SUBJECT.fullmatch(subject):
+            # OpenID Connect: at most 255 ASCII characters; it goes downstream in URLs.
+            raise AuthenticationFailed("The token's subject (`sub`) is not printable ASCII.")
         scope = claims.get("scope", claims.get("scp", ""))
         if isinstance(scope, str):
             scopes = scope.split()

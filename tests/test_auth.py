@@ -94,6 +94,9 @@ REFUSED: list[tuple[str, Callable[[], str], str]] = [
     ("signature tampered", lambda: tampered(IDP.sign("u1")), "signature does not verify"),
     ("garbage", lambda: "not-a-jwt", "not a well-formed JWT"),
     ("no subject", lambda: forge({"sub": ""}), "no subject (`sub`)"),
+    ("subject a lone surrogate", lambda: forge({"sub": "\ud800"}), "not printable ASCII"),
+    ("subject with a space", lambda: forge({"sub": "u1 u2"}), "not printable ASCII"),
+    ("subject of 256 characters", lambda: forge({"sub": "u" * 256}), "not printable ASCII"),
 ]
 
 
