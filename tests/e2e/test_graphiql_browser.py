@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-from demo.launch import DemoProcess
+from demo.launch import DemoProcess, launch
+from tests.e2e.conftest import serving_bff
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 RESULT_HAS = "text => document.querySelector('.result-window').innerText.includes(text)"
+RESULT_HAS_ANY = (
+    "texts => texts.some(text => document.querySelector('.result-window').innerText.includes(text))"
+)
+EDITOR = ".graphiql-query-editor .CodeMirror"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-def test_graphiql_runs_a_query_offline(bff_url: str, stack: DemoProcess) -> None:
+@pytest.fixture
+def own_stack() -> Iterator[DemoProcess]:
+    """Demo services of this test's own, so the first order placed is o10034, as the tab says."""
+    stack = launch()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_graphiql_runs_a_query_offline(own_stack: DemoProcess, tmp_path: Path) -> None:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Route, sync_playwright
 
     assert Path(CHROMIUM).exists(), "Chromium is not installed: scripts/system-tools installs it"
 
-    newest = httpx.get(f"{stack.url('orders')}/orders", params={"userId": "u1", "limit": "1"})
-    order_id = newest.json()["items"][0]["id"]
     offsite: list[str] = []
 
     def only_loopback(route: Route) -> None:
@@ -35,7 +48,10 @@ def test_graphiql_runs_a_query_offline(bff_url: str, stack: DemoProcess) -> None
             offsite.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as playwright:
+    with (
+        serving_bff(own_stack, tmp_path / "bff.log", BFF_WORKERS="1") as bff_url,
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
@@ -50,7 +66,7 @@ def test_graphiql_runs_a_query_offline(bff_url: str, stack: DemoProcess) -> None
             page = browser.new_page()
             page.route("**/*", only_loopback)
             page.goto(f"{bff_url}/graphql", wait_until="networkidle")
-            page.wait_for_selector(".graphiql-query-editor .CodeMirror")
+            page.wait_for_selector(EDITOR)
             tabs = page.locator(".graphiql-tab").all_inner_texts()
             # The example tabs run as they come, with their variables and headers.
             page.click("button.graphiql-execute-button")
@@ -69,19 +85,22 @@ def test_graphiql_runs_a_query_offline(bff_url: str, stack: DemoProcess) -> None
             page.wait_for_function(RESULT_HAS, arg="Ada Lovelace")
             # A new tab holds no operation name, so the typed document runs as sent.
             page.click("button[aria-label='Add tab']")
-            page.click(".graphiql-query-editor .CodeMirror")
+            page.click(EDITOR)
             page.keyboard.press("Control+A")
             page.keyboard.insert_text("{ __typename }")
             page.click("button.graphiql-execute-button")
             page.wait_for_function(RESULT_HAS, arg="__typename")
             result = page.inner_text(".result-window")
-            # A subscription runs over a WebSocket, signed in by the tab's headers.
-            page.click(".graphiql-tab >> text=OrderStatus")
-            page.click(".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror")
-            page.keyboard.press("Control+A")
-            page.keyboard.insert_text(f'{{"orderId": "{order_id}"}}')
+            # The README's walk-through: place an order, then follow it from the
+            # OrderStatus tab (a subscription over a WebSocket, signed in by the
+            # tab's headers), run as soon as the tab is open.
+            page.click(".graphiql-tab >> text=PlaceOrder")
             page.click("button.graphiql-execute-button")
-            page.wait_for_function(RESULT_HAS, arg=f'"id": "{order_id}"')
+            page.wait_for_function(RESULT_HAS_ANY, arg=['"placeOrder"', '"errors"'])
+            placed = page.inner_text(".result-window")
+            page.click(".graphiql-tab >> text=OrderStatus")
+            page.click("button.graphiql-execute-button")
+            page.wait_for_function(RESULT_HAS_ANY, arg=['"orderStatus"', '"errors"'])
             followed = page.inner_text(".result-window")
         finally:
             browser.close()
@@ -99,6 +118,8 @@ def test_graphiql_runs_a_query_offline(bff_url: str, stack: DemoProcess) -> None
     ]
     assert serious == []
     assert '"__typename": "Query"' in result
+    assert '"id": "o10034"' in placed
+    assert '"id": "o10034"' in followed
     assert '"status": ' in followed
     assert "errors" not in followed
     assert offsite == []
