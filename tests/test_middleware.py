@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bff.compression import Compression
 from bff.http_security import SecurityHeaders, cors
+from bff.last_resort import LastResort
 from bff.lifecycle import CloseWhileDraining, Lifecycle
 from bff.tracing import TracingMiddleware
 
@@ -82,6 +83,7 @@ def _middleware() -> dict[str, Callable[[ASGIApp], ASGIApp]]:
     tracer = TracerProvider().get_tracer("tests")
     [allowed] = cors([ORIGIN])
     return {
+        "last resort": LastResort,
         "compression": lambda app: Compression(app, min_bytes=1024),
         "security headers": lambda app: SecurityHeaders(app, tls=True),
         "close while draining": lambda app: CloseWhileDraining(app, draining),
