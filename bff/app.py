@@ -247,7 +247,7 @@ def create_app(
             "/graphql",
             debug=settings.debug,
             authorization=_development_token if settings.profile == "demo" else None,
-        )
+        ).response
         if settings.graphiql
         else None,
         responses=responses,
@@ -300,6 +300,9 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
+        # Outermost first. A middleware that changes a response's headers sends a
+        # copy of the message: the message and its header list belong to the
+        # response, which may be sent again (tests/test_middleware.py).
         middleware=[
             Middleware(LastResort),
             Middleware(CloseWhileDraining, lifecycle=lifecycle),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -24,9 +25,21 @@ ASSETS_PATH = "/graphiql/assets"
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def page(
-    endpoint: str, *, debug: bool, authorization: Callable[[str], str] | None = None
-) -> HTMLResponse:
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The page, rendered once; each request gets a response of its own.
+
+    A response shared between requests would carry whatever the server or a
+    middleware did to one request's headers into the next.
+    """
+
+    body: bytes
+
+    def response(self) -> HTMLResponse:
+        return HTMLResponse(self.body, headers={"cache-control": "no-cache"})
+
+
+def page(endpoint: str, *, debug: bool, authorization: Callable[[str], str] | None = None) -> Page:
     """The GraphiQL page, rendered once at start-up.
 
     `debug` adds the downstream-calls panel; `authorization` gives the header a
@@ -53,7 +66,7 @@ def page(
     config_json = orjson.dumps(config).decode().replace("<", "\\u003c")
     template = (STATIC_DIR / "ide" / "index.html").read_text(encoding="utf-8")
     body = template.format(assets=html.escape(ASSETS_PATH), config=config_json)
-    return HTMLResponse(body, headers={"cache-control": "no-cache"})
+    return Page(body.encode())
 
 
 def assets() -> StaticFiles:

@@ -47,7 +47,7 @@ class GraphQLEndpoint:
         authenticator: Authenticator,
         telemetry: Telemetry,
         *,
-        graphiql_page: Response | None = None,
+        graphiql_page: Callable[[], Response] | None = None,
         responses: ResponseCache | None = None,
         debug: bool = False,
         max_body_bytes: int = 100_000,
@@ -78,7 +78,7 @@ class GraphQLEndpoint:
     async def handle(self, request: Request) -> Response:
         arrived = time.monotonic()
         if self._graphiql_page is not None and _wants_graphiql(request):
-            return self._graphiql_page
+            return self._graphiql_page()
         request_id = request_id_of(request)
         media = negotiate(request.headers.get("accept"))
         if media is None:

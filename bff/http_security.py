@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -58,16 +58,25 @@ class SecurityHeaders:
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
+                headers = MutableHeaders(raw=list(message.get("headers", ())))
                 html = headers.get("content-type", "").startswith("text/html")
                 headers.setdefault("x-content-type-options", "nosniff")
                 headers.setdefault("referrer-policy", "no-referrer")
                 headers.setdefault("content-security-policy", PAGE_POLICY if html else API_POLICY)
                 if self.tls:
                     headers.setdefault("strict-transport-security", "max-age=31536000")
+                message = {**message, "headers": headers.raw}
             await send(message)
 
         await self.app(scope, receive, send_secured)
+
+
+class _CORS(CORSMiddleware):
+    """Starlette's CORS middleware, handed a copy of each message to add its headers to."""
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        copy = {**message, "headers": list(message.get("headers", ()))}
+        await super().send(copy, send, request_headers)
 
 
 def cors(origins: Sequence[str]) -> list[Middleware]:
@@ -76,7 +85,7 @@ def cors(origins: Sequence[str]) -> list[Middleware]:
         return []
     return [
         Middleware(
-            CORSMiddleware,
+            _CORS,
             allow_origins=list(origins),
             allow_methods=["GET", "POST"],
             allow_headers=CORS_HEADERS,

@@ -21,6 +21,15 @@ async def test_browsers_get_the_page_with_the_reference_operations(bff: Harness)
         assert f"query {name}" in response.text
 
 
+async def test_every_load_of_the_page_is_the_whole_page(bff: Harness) -> None:
+    headers = {"accept": "text/html", "accept-encoding": "gzip"}
+    loads = [await bff.http.get("/graphql", headers=headers) for _ in range(3)]
+
+    assert [load.headers["content-encoding"] for load in loads] == ["gzip"] * 3
+    assert [load.content for load in loads] == [loads[0].content] * 3
+    assert loads[0].content.rstrip().endswith(b"</html>")
+
+
 async def test_every_asset_the_page_names_is_served_locally(bff: Harness) -> None:
     page = (await bff.http.get("/graphql", headers={"accept": "text/html"})).text
     assets = re.findall(r'(?:src|href)="(/[^"]+)"', page)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,20 +16,33 @@ from demo.launch import DemoProcess, free_port, stop
 
 
 @pytest.fixture(scope="session")
-def bff_url(_shared_stack: DemoProcess) -> Iterator[str]:
+def bff_url(_shared_stack: DemoProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`bff serve` in a child process over the loopback demo stack; yields its base URL."""
-    port = free_port()
+    log = tmp_path_factory.mktemp("bff") / "bff.log"
     # One worker: each worker has caches of its own, and the tests count calls.
+    with serving_bff(_shared_stack, log, BFF_WORKERS="1") as url:
+        yield url
+
+
+@contextmanager
+def serving_bff(stack: DemoProcess, log: Path, **settings: str) -> Iterator[str]:
+    """`bff serve` over `stack` with `settings`, its output in `log`; yields its base URL."""
+    port = free_port()
     env = {
         **os.environ,
-        **_shared_stack.bff_env(),
+        **stack.bff_env(),
         "BFF_PORT": str(port),
-        "BFF_WORKERS": "1",
         "BFF_USAGE_SINK": "none",
+        **settings,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bff", "serve"], env=env, stdout=subprocess.PIPE, text=True
-    )
+    with log.open("w", encoding="utf-8") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bff", "serve"],
+            env=env,
+            stdout=output,
+            stderr=output,
+            text=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(url, process)

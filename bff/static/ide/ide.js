@@ -13,13 +13,32 @@
     subscriptionUrl: socket,
     enableIncrementalDelivery: false,
   });
-  // GraphiQL updates the operation name a moment after the editor changes (a
-  // tab switch, a paste), so a quick run can name an operation the document no
-  // longer holds; drop such a stale name instead of failing the request.
+  // GraphiQL parses the editor's document 100 ms after it last changed (a tab
+  // switch, a paste) and takes the operation name, and whether to send it
+  // over the WebSocket, from that parse: a run sooner names the previous
+  // document's operation and sends a subscription over HTTP. So both are
+  // taken from the document actually sent.
+  function parsed(query) {
+    try {
+      return GraphiQL.GraphQL.parse(query);
+    } catch (error) {
+      return null;  // sent as it is: the server answers with the syntax error
+    }
+  }
+  function operationIn(ast, name) {
+    var names = ast.definitions
+      .filter(function (definition) { return definition.kind === "OperationDefinition"; })
+      .map(function (operation) { return operation.name ? operation.name.value : null; });
+    if (names.indexOf(name) >= 0) {
+      return name;
+    }
+    return names.length === 1 ? names[0] : null;
+  }
   function fetcher(params, options) {
-    var name = params && params.operationName;
-    if (name && !new RegExp("\\b(query|mutation|subscription)\\s+" + name + "\\b").test(params.query)) {
-      params = Object.assign({}, params, { operationName: null });
+    var ast = parsed(params.query);
+    if (ast) {
+      params = Object.assign({}, params, { operationName: operationIn(ast, params.operationName) });
+      options = Object.assign({}, options, { documentAST: ast });
     }
     if (config.debug) {
       // Ask for the downstream timeline; the panel shows it, the result pane does not.
