@@ -87,7 +87,9 @@ def _middleware() -> dict[str, Callable[[ASGIApp], ASGIApp]]:
         "compression": lambda app: Compression(app, min_bytes=1024),
         "security headers": lambda app: SecurityHeaders(app, tls=True),
         "close while draining": lambda app: CloseWhileDraining(app, draining),
-        "tracing": lambda app: TracingMiddleware(app, tracer, frozenset({"/graphql"})),
+        "tracing": lambda app: TracingMiddleware(
+            app, tracer, frozenset({"/graphql"}), forward_baggage=False
+        ),
         "cors": lambda app: allowed.cls(app, *allowed.args, **allowed.kwargs),
     }
 
