@@ -128,9 +128,13 @@ async def subscribable_bff(env: Mapping[str, str] | None = None) -> AsyncIterato
         wired = {f"BFF_{name.upper()}_URL": downstream[name].url for name in SERVICE_NAMES}
         wired["BFF_AUTH_JWKS_URL"] = f"{downstream[IDENTITY].url}/.well-known/jwks.json"
         wired["BFF_USAGE_SINK"] = "none"  # usage events are tested elsewhere
-        app = create_app(Settings.from_environ({**wired, **(env or {})}))
+        settings = Settings.from_environ({**wired, **(env or {})})
+        app = create_app(settings)
         async with (
-            serving({"bff": app}, lifespan=True) as front,
+            # The frame limit `bff serve` sets (bff/server.py).
+            serving(
+                {"bff": app}, lifespan=True, ws_max_size=settings.limits.max_body_bytes
+            ) as front,
             httpx.AsyncClient(base_url=front["bff"].url) as http,
         ):
             lifecycle = app.state.lifecycle
