@@ -44,6 +44,7 @@ from clients.cache import SharedCache
 from clients.http import CallScope
 from clients.registry import Clients, open_clients
 from clients.remote_cache import RemoteCache
+from clients.streams import StreamSlots
 from resolvers.context import Caller, Context
 from resolvers.experiments import Subject
 from resolvers.loaders import build_loaders
@@ -108,11 +109,16 @@ def create_app(
         validation_work=settings.limits.max_validation_work,
         introspection=settings.http.introspection,
     )
+    stream_slots = StreamSlots(
+        settings.subscriptions.max_event_streams,
+        refused=lambda: metrics.websocket_refusals.labels("event_streams").inc(),
+    )
     metrics = Metrics(
         max_operations=settings.metrics_max_operations,
         max_clients=settings.metrics_max_clients,
         caches=lambda: _cache_readings(cache, responses, operations),
         circuits=lambda: runtime.clients.circuits() if runtime.clients is not None else {},
+        event_streams=lambda: stream_slots.open,
     )
 
     def observed(service: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
@@ -182,6 +188,7 @@ def create_app(
             observed,
             clock=clock,
             events=ResilienceReporter(metrics),
+            stream_slots=stream_slots,
         )
         if keys is not None:
             await keys.refresh()

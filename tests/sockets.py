@@ -22,6 +22,7 @@ from websockets.typing import Subprotocol
 from bff.app import create_app
 from bff.lifecycle import Lifecycle
 from bff.settings import Settings
+from demo.orders import HEARTBEAT_S
 from demo.services import ALL_NAMES, IDENTITY, SERVICE_NAMES, DemoService, build_services
 from tests.harness import Clock, Harness, Json, signed_in
 from tests.served import Served, serving
@@ -118,12 +119,22 @@ class Stack:
         """Event streams the orders service is serving now."""
         return self.demo["orders"].stats.in_flight
 
+    def streams_opened(self) -> int:
+        """Event streams the orders service has been asked for so far."""
+        return self.demo["orders"].stats.by_route()["GET /orders/{id}/events"]
+
 
 @asynccontextmanager
-async def subscribable_bff(env: Mapping[str, str] | None = None) -> AsyncIterator[Stack]:
-    """The BFF (settings from `env`) and every demo service, each on a loopback port."""
+async def subscribable_bff(
+    env: Mapping[str, str] | None = None, *, heartbeat_s: float | None = HEARTBEAT_S
+) -> AsyncIterator[Stack]:
+    """The BFF (settings from `env`) and every demo service, each on a loopback port.
+
+    `heartbeat_s` is the longest the orders service's event streams stay silent
+    (None: they send nothing between status changes).
+    """
     clock = Clock()
-    demo = build_services(ALL_NAMES, order_step_seconds=STEP, clock=clock)
+    demo = build_services(ALL_NAMES, order_step_seconds=STEP, clock=clock, heartbeat_s=heartbeat_s)
     async with serving({name: service.app for name, service in demo.items()}) as downstream:
         wired = {f"BFF_{name.upper()}_URL": downstream[name].url for name in SERVICE_NAMES}
         wired["BFF_AUTH_JWKS_URL"] = f"{downstream[IDENTITY].url}/.well-known/jwks.json"
