@@ -56,6 +56,7 @@ def create_app(
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
     tracer_provider: TracerProvider | None = None,
     handle_signals: bool = False,
 ) -> Starlette:
@@ -63,9 +64,10 @@ def create_app(
 
     Tests pass `transports` to replace the network to downstream services,
     `clock` to age the caches and move breakers and retry budgets without
-    waiting, and `tracer_provider` to capture spans; otherwise spans go where
-    the `OTEL_*` settings say. A served process passes `handle_signals` to
-    drain on SIGTERM (`bff.lifecycle`).
+    waiting, `wall_clock` to expire tokens on open WebSockets without waiting,
+    and `tracer_provider` to capture spans; otherwise spans go where the
+    `OTEL_*` settings say. A served process passes `handle_signals` to drain on
+    SIGTERM (`bff.lifecycle`).
     """
 
     runtime = Runtime()
@@ -274,6 +276,8 @@ def create_app(
             authenticator,
             telemetry,
             max_per_connection=settings.subscriptions.max_per_connection,
+            max_per_user=settings.subscriptions.max_per_user,
+            max_per_address=settings.subscriptions.max_per_address,
             budget_for=settings.resilience.budget_for,
             rate_limiter=rate_limiter,
             persisted=persisted,
@@ -283,7 +287,12 @@ def create_app(
             keepalive_s=settings.subscriptions.keepalive_s,
             init_timeout_s=settings.subscriptions.init_timeout_s,
             max_message_bytes=settings.limits.max_body_bytes,
+            max_sockets_per_user=settings.subscriptions.max_sockets_per_user,
+            max_sockets_per_address=settings.subscriptions.max_sockets_per_address,
         ),
+        metrics,
+        trusted_proxies=settings.rate_limit.trusted_proxies,
+        clock=wall_clock,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),

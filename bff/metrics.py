@@ -214,6 +214,11 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.websockets_open = Gauge(
+            "bff_websockets_open",
+            "WebSockets open now.",
+            registry=self.registry,
+        )
         Gauge(
             "bff_event_streams_open",
             "Downstream event streams open now, out of BFF_MAX_EVENT_STREAMS.",
@@ -221,7 +226,8 @@ class Metrics:
         ).set_function(event_streams)
         self.websocket_refusals = Counter(
             "bff_websocket_refusals",
-            "Event streams refused by a cap, by reason.",
+            "WebSockets, subscriptions and event streams refused by a cap, and sockets "
+            "closed because their token expired, by reason.",
             ["reason"],
             registry=self.registry,
         )

@@ -57,6 +57,9 @@ async def serving(
                     log_level="warning",
                     timeout_graceful_shutdown=1,
                     ws_max_size=ws_max_size,
+                    # The peer as it is: X-Forwarded-For is for the BFF's own
+                    # BFF_TRUSTED_PROXIES to judge, not for uvicorn's loopback default.
+                    proxy_headers=False,
                 )
             )
             served[name] = Served(server, asyncio.create_task(server.serve()))
