@@ -44,6 +44,7 @@ from clients.cache import SharedCache
 from clients.http import CallScope
 from clients.registry import Clients, open_clients
 from clients.remote_cache import RemoteCache
+from clients.streams import StreamSlots
 from resolvers.context import Caller, Context
 from resolvers.experiments import Subject
 from resolvers.loaders import build_loaders
@@ -55,6 +56,7 @@ def create_app(
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
     tracer_provider: TracerProvider | None = None,
     handle_signals: bool = False,
 ) -> Starlette:
@@ -62,9 +64,10 @@ def create_app(
 
     Tests pass `transports` to replace the network to downstream services,
     `clock` to age the caches and move breakers and retry budgets without
-    waiting, and `tracer_provider` to capture spans; otherwise spans go where
-    the `OTEL_*` settings say. A served process passes `handle_signals` to
-    drain on SIGTERM (`bff.lifecycle`).
+    waiting, `wall_clock` to expire tokens on open WebSockets without waiting,
+    and `tracer_provider` to capture spans; otherwise spans go where the
+    `OTEL_*` settings say. A served process passes `handle_signals` to drain on
+    SIGTERM (`bff.lifecycle`).
     """
 
     runtime = Runtime()
@@ -108,11 +111,16 @@ def create_app(
         validation_work=settings.limits.max_validation_work,
         introspection=settings.http.introspection,
     )
+    stream_slots = StreamSlots(
+        settings.subscriptions.max_event_streams,
+        refused=lambda: metrics.websocket_refusals.labels("event_streams").inc(),
+    )
     metrics = Metrics(
         max_operations=settings.metrics_max_operations,
         max_clients=settings.metrics_max_clients,
         caches=lambda: _cache_readings(cache, responses, operations),
         circuits=lambda: runtime.clients.circuits() if runtime.clients is not None else {},
+        event_streams=lambda: stream_slots.open,
     )
 
     def observed(service: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
@@ -182,6 +190,7 @@ def create_app(
             observed,
             clock=clock,
             events=ResilienceReporter(metrics),
+            stream_slots=stream_slots,
         )
         if keys is not None:
             await keys.refresh()
@@ -267,6 +276,8 @@ def create_app(
             authenticator,
             telemetry,
             max_per_connection=settings.subscriptions.max_per_connection,
+            max_per_user=settings.subscriptions.max_per_user,
+            max_per_address=settings.subscriptions.max_per_address,
             budget_for=settings.resilience.budget_for,
             rate_limiter=rate_limiter,
             persisted=persisted,
@@ -276,7 +287,12 @@ def create_app(
             keepalive_s=settings.subscriptions.keepalive_s,
             init_timeout_s=settings.subscriptions.init_timeout_s,
             max_message_bytes=settings.limits.max_body_bytes,
+            max_sockets_per_user=settings.subscriptions.max_sockets_per_user,
+            max_sockets_per_address=settings.subscriptions.max_sockets_per_address,
         ),
+        metrics,
+        trusted_proxies=settings.rate_limit.trusted_proxies,
+        clock=wall_clock,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),

@@ -10,6 +10,9 @@ Each refusal says which rule failed. No token at all is an anonymous caller.
 A token's header is the client's to write: its `alg` and `kid` may be any
 JSON value, of any length, in any script. Refusals quote them only through
 `quoted`, and never in the description that goes into a response header.
+
+The caller carries when its token stops being accepted, so that a WebSocket,
+which outlives the check, can end at that moment (`bff.websocket`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import jwt
 from resolvers.context import Caller
 
 logger = logging.getLogger("bff.auth")
+
+EXPIRED = "The token has expired (`exp`)."
 
 
 class AuthenticationFailed(Exception):
@@ -140,6 +145,7 @@ class Authenticator:
             if isinstance(roles, list)
             else frozenset(),
             authorization=authorization,
+            expires_at=_accepted_until(claims["exp"]) + self._rules.leeway_s,
         )
 
     async def _verified_claims(self, token: str) -> dict[str, object]:
@@ -169,7 +175,7 @@ class Authenticator:
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError:
-            raise AuthenticationFailed("The token has expired (`exp`).") from None
+            raise AuthenticationFailed(EXPIRED) from None
         except jwt.ImmatureSignatureError:
             raise AuthenticationFailed("The token is not valid yet (`nbf`).") from None
         except jwt.InvalidAudienceError:
@@ -205,3 +211,10 @@ class Authenticator:
                 f"The signing key {quoted(kid)} is not a {algorithm} key.",
             )
         return key.key
+
+
+def _accepted_until(exp: object) -> float:
+    """The Unix time `exp` names, read as PyJWT read it (`int(exp)`) when it verified it."""
+    if not isinstance(exp, int | float | str):
+        raise AuthenticationFailed("The token's `exp` is not a number.")
+    return float(int(exp))

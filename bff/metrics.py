@@ -96,6 +96,7 @@ class Metrics:
         max_clients: int,
         caches: Callable[[], Iterable[CacheReading]] = tuple,
         circuits: Callable[[], Mapping[str, str]] = dict,
+        event_streams: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.registry = CollectorRegistry()
         self._operation = _Bounded(max_operations)
@@ -211,6 +212,23 @@ class Metrics:
             "GraphQL subscriptions ended, by outcome (completed, cancelled, closed, refused, "
             "failed).",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.websockets_open = Gauge(
+            "bff_websockets_open",
+            "WebSockets open now.",
+            registry=self.registry,
+        )
+        Gauge(
+            "bff_event_streams_open",
+            "Downstream event streams open now, out of BFF_MAX_EVENT_STREAMS.",
+            registry=self.registry,
+        ).set_function(event_streams)
+        self.websocket_refusals = Counter(
+            "bff_websocket_refusals",
+            "WebSockets, subscriptions and event streams refused by a cap, and sockets "
+            "closed because their token expired, by reason.",
+            ["reason"],
             registry=self.registry,
         )
         self.registry.register(_CacheCollector(caches))

@@ -51,6 +51,10 @@ def serve(settings: Settings) -> None:
         access_log=False,
         # In-flight requests end within their budget; this bounds the wait regardless.
         timeout_graceful_shutdown=max(1, round(settings.resilience.drain_timeout_s)),
+        # A WebSocket message is a GraphQL request: held to the body limit by the
+        # protocol layer, which refuses a bigger frame (1009) from its header alone
+        # instead of reading up to uvicorn's default 16 MiB first.
+        ws_max_size=settings.limits.max_body_bytes,
         ssl_certfile=settings.http.tls_cert_file or None,
         ssl_keyfile=settings.http.tls_key_file or None,
     )

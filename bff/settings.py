@@ -205,6 +205,12 @@ class SubscriptionSettings:
     keepalive_s: float = 15.0
     """0: no keep-alive pings."""
     init_timeout_s: float = 3.0
+    max_per_user: int = 30
+    max_per_address: int = 300
+    max_sockets_per_user: int = 10
+    max_sockets_per_address: int = 100
+    max_event_streams: int = 1000
+    """Downstream event streams open at once in the process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +300,13 @@ def _read(env: _Reader) -> Settings:
         "DOWNSTREAM_CLIENT_CERT", "", "client certificate (PEM) presented downstream (mTLS)"
     )
     client_key = env.text("DOWNSTREAM_CLIENT_KEY", "", "... and its private key (PEM)")
+    stream_idle_timeout_s = env.milliseconds(
+        "DOWNSTREAM_STREAM_IDLE_TIMEOUT_MS",
+        45_000,
+        "time a downstream event stream may send nothing (no event, no keep-alive comment) "
+        "before it is taken for broken and reopened",
+        low=1,
+    )
     policy = _resilience_policy(env)
     services = {
         name: ServiceConfig(
@@ -327,6 +340,7 @@ def _read(env: _Reader) -> Settings:
             client_cert=client_cert or None,
             client_key=client_key or None,
             resilience=policy,
+            stream_idle_timeout_s=stream_idle_timeout_s,
         )
         for name in SERVICES
     }
@@ -868,6 +882,41 @@ def _subscriptions(env: _Reader) -> SubscriptionSettings:
             "SUBSCRIPTION_INIT_TIMEOUT_MS",
             3_000,
             "time a new WebSocket has to send `connection_init` before it is closed (4408)",
+            low=1,
+        ),
+        max_per_user=env.integer(
+            "MAX_SUBSCRIPTIONS_PER_USER",
+            30,
+            "subscriptions one signed-in user may run at once over all its WebSockets, "
+            "counted per process",
+            low=1,
+        ),
+        max_per_address=env.integer(
+            "MAX_SUBSCRIPTIONS_PER_ADDRESS",
+            300,
+            "subscriptions one client address (as BFF_TRUSTED_PROXIES finds it) may run at "
+            "once over all its WebSockets, counted per process",
+            low=1,
+        ),
+        max_sockets_per_user=env.integer(
+            "MAX_WEBSOCKETS_PER_USER",
+            10,
+            "WebSockets one signed-in user may hold open, counted per process; more are "
+            "closed with 1013 at `connection_init`",
+            low=1,
+        ),
+        max_sockets_per_address=env.integer(
+            "MAX_WEBSOCKETS_PER_ADDRESS",
+            100,
+            "WebSockets one client address (as BFF_TRUSTED_PROXIES finds it) may hold open, "
+            "counted per process; more are closed with 1013",
+            low=1,
+        ),
+        max_event_streams=env.integer(
+            "MAX_EVENT_STREAMS",
+            1000,
+            "downstream event streams one process holds open at once; a subscription that "
+            "finds none free ends with SERVICE_OVERLOADED",
             low=1,
         ),
     )

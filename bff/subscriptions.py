@@ -8,6 +8,12 @@ from starting is one `error` message with coded GraphQL errors. Then every
 event is a `next`, and the end of the stream a `complete`; a failure after
 the first event is a last `next` carrying the error, then `complete`.
 
+A subscription takes a place under three caps before anything else: its
+socket's (`max_per_connection`), its address's and, for a signed-in caller,
+its user's, the last two over all the process's sockets (`bff.quotas`); over
+one, it is refused with `SUBSCRIPTION_LIMIT_EXCEEDED`, `extensions.limit`
+saying which. It keeps its place until it ends.
+
 The source stream has no time budget: it lasts as long as what it follows.
 Each event's fields are resolved with a fresh context, with its own loaders
 and the operation's time budget (`bff.executor.SubscriptionExecutor`).
@@ -37,6 +43,7 @@ from bff.metrics import Metrics
 from bff.observation import Observation, Telemetry
 from bff.operations import Operations, Prepared
 from bff.persisted import PersistedQueries
+from bff.quotas import Hold, Quota
 from bff.rate_limit import FREE, RateLimiter
 from bff.request import GraphQLRequest, failure
 from bff.tracing import PROPAGATOR
@@ -69,6 +76,8 @@ class Connection:
     """An anonymous caller's stable id (`X-Client-Id`), for experiments."""
     peer: str | None = None
     forwarded_for: str | None = None
+    address: str = "unknown"
+    """The client's address: the peer, or what trusted proxies say it is."""
     trace_headers: Mapping[str, str] = field(default_factory=dict)
     """`traceparent`, `tracestate` and `baggage`, continued by each subscription."""
 
@@ -84,6 +93,8 @@ class Subscriptions:
         telemetry: Telemetry,
         *,
         max_per_connection: int = 10,
+        max_per_user: int = 30,
+        max_per_address: int = 300,
         budget_for: Callable[[str | None], float] = lambda name: 2.5,
         rate_limiter: RateLimiter | None = None,
         persisted: PersistedQueries | None = None,
@@ -94,6 +105,7 @@ class Subscriptions:
         self.authenticator = authenticator
         self._telemetry = telemetry
         self._max_per_connection = max_per_connection
+        self._quota = Quota(per_user=max_per_user, per_address=max_per_address)
         self._budget_for = budget_for
         self._rate_limiter = rate_limiter
 
@@ -111,12 +123,13 @@ class Subscriptions:
         """Serve one subscription until it ends; `running` counts it among its socket's."""
         metrics = self._telemetry.metrics
         metrics.subscriptions_active.inc()
+        hold = Hold()
         token = attach(PROPAGATOR.extract(dict(connection.trace_headers)))
         tracer = self._telemetry.tracer
         try:
             with tracer.start_as_current_span("graphql", kind=SpanKind.SERVER) as span:
                 observation = Observation(tracer, metrics, span, detailed=False)
-                run = _Run(request, caller, connection, request_id, running, observation)
+                run = _Run(request, caller, connection, request_id, running, observation, hold)
                 try:
                     run.outcome = await self._serve(run, emit)
                 except asyncio.CancelledError:
@@ -125,6 +138,7 @@ class Subscriptions:
                 finally:
                     run.report(span, metrics)
         finally:
+            hold.release()
             detach(token)
             metrics.subscriptions_active.dec()
 
@@ -159,11 +173,20 @@ class Subscriptions:
     ) -> tuple[Prepared, AsyncGenerator[ExecutionResult] | ExecutionResult]:
         request, caller, connection = run.request, run.caller, run.connection
         if run.running > self._max_per_connection:
-            raise failure(
-                400,
-                "SUBSCRIPTION_LIMIT_EXCEEDED",
+            raise self._over(
+                "connection",
+                self._max_per_connection,
                 f"At most {self._max_per_connection} subscriptions may run at once on one "
                 "connection: complete one first, or open another connection.",
+            )
+        full = self._quota.take(run.hold, address=connection.address, user_id=caller.user_id)
+        if full is not None:
+            maximum = self._quota.maximum(full)
+            whose = "for one user" if full == "user" else "from one address"
+            raise self._over(
+                full,
+                maximum,
+                f"At most {maximum} subscriptions may run at once {whose}: complete one first.",
             )
         charge = (
             self._rate_limiter.charge(
@@ -199,6 +222,13 @@ class Subscriptions:
         )
         return prepared, stream
 
+    def _over(self, per: str, maximum: int, message: str) -> RequestFailure:
+        """A subscription over a cap; `per` names the cap (connection, user, address)."""
+        limit = f"subscriptions_per_{per}"
+        self._telemetry.metrics.websocket_refusals.labels(limit).inc()
+        error = GraphQLError(message, extensions={"limit": limit, "maximum": maximum})
+        return RequestFailure(400, "SUBSCRIPTION_LIMIT_EXCEEDED", [error])
+
 
 @dataclass
 class _Run:
@@ -211,6 +241,8 @@ class _Run:
     running: int
     """Subscriptions running on its socket, itself included."""
     observation: Observation
+    hold: Hold
+    """Its place under the per-user and per-address caps, once taken."""
     outcome: Outcome = "refused"
     events: int = 0
     error_codes: list[str] = field(default_factory=list)

@@ -11,25 +11,38 @@ the legacy `graphql-ws` (`bff.graphql_ws`):
 The caller is whom the token in `connection_init` (else the upgrade request's
 `Authorization` header) names, checked by the same `Authenticator` as HTTP;
 without a token the socket is anonymous, and fields that need a caller refuse
-it as they do over HTTP. A socket that has not sent `connection_init` within
-the init timeout is closed with 4408; breaking the protocol closes it with
-4400 (4401 subscribing before the ack, 4409 reusing a running id, 4429 a
-second `connection_init`). Subscriptions themselves run in `bff.subscriptions`,
-one task each, so that a client's `complete` or a closing socket cancels them
-and closes what they read from. When the server starts draining, every socket
-is closed with 1001, so clients reconnect elsewhere.
+it as they do over HTTP. The socket lasts only as long as the token is
+accepted: when it expires (`exp` plus the leeway HTTP allows) the socket is
+closed with 4403, and a `subscribe` that comes after that moment is refused the
+same way, even before the timer has fired. A socket that has not sent
+`connection_init` within the init timeout is closed with 4408; breaking the
+protocol closes it with 4400 (4401 subscribing before the ack, 4409 reusing a
+running id, 4429 a second `connection_init`).
+
+Each client address (`bff.rate_limit.client_address`), and each signed-in
+user, may hold so many sockets open in the process (`bff.quotas`); one more
+is closed with 1013 (Try Again Later), at the upgrade for its address and at
+`connection_init` for its user. 1013 is RFC 6455's code for a temporary
+refusal, which graphql-ws clients retry with their back-off rather than
+giving up, as they do on 4400-4499 codes such as 4429. Subscriptions
+themselves run in `bff.subscriptions`, one task each, so that a client's
+`complete` or a closing socket cancels them and closes what they read from.
+When the server starts draining, every socket is closed with 1001, so clients
+reconnect elsewhere.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bff.auth import AuthenticationFailed
+from bff.auth import EXPIRED, AuthenticationFailed
 from bff.graphql_ws import (
     CloseCode,
     Dialect,
@@ -43,6 +56,9 @@ from bff.graphql_ws import (
     subscribe_request,
 )
 from bff.lifecycle import Lifecycle
+from bff.metrics import Metrics
+from bff.quotas import Hold, Quota
+from bff.rate_limit import client_address, trusted_networks
 from bff.request import GraphQLRequest, client_id_of, client_of, request_id_of
 from bff.subscriptions import Connection, Reply, Subscriptions
 from resolvers.context import Caller
@@ -60,17 +76,35 @@ class SessionRules:
     """Interval of the server's keep-alive messages; 0: none."""
     init_timeout_s: float = 3.0
     max_message_bytes: int = 100_000
+    max_sockets_per_user: int = 10
+    max_sockets_per_address: int = 100
 
 
 class WebSocketEndpoint:
-    """Accepts sockets on `/graphql` and runs a session on each, until drained."""
+    """Accepts sockets on `/graphql` and runs a session on each, until drained.
+
+    `clock` is the wall clock tokens expire by (`Caller.expires_at`).
+    """
 
     def __init__(
-        self, subscriptions: Subscriptions, lifecycle: Lifecycle, rules: SessionRules
+        self,
+        subscriptions: Subscriptions,
+        lifecycle: Lifecycle,
+        rules: SessionRules,
+        metrics: Metrics,
+        *,
+        trusted_proxies: Sequence[str] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._subscriptions = subscriptions
+        self.subscriptions = subscriptions
+        self.rules = rules
+        self.metrics = metrics
+        self.clock = clock
+        self.sockets = Quota(
+            per_user=rules.max_sockets_per_user, per_address=rules.max_sockets_per_address
+        )
         self._lifecycle = lifecycle
-        self._rules = rules
+        self._trusted = trusted_networks(trusted_proxies)
         self._sessions: set[Session] = set()
         lifecycle.on_drain(self._drain)
 
@@ -86,20 +120,36 @@ class WebSocketEndpoint:
             await websocket.close(CloseCode.GOING_AWAY, GOING_AWAY)
             return
         headers = websocket.headers
+        peer = websocket.client.host if websocket.client else None
+        forwarded_for = headers.get("x-forwarded-for")
         connection = Connection(
             request_id=request_id_of(websocket),
             client=client_of(websocket),
             client_id=client_id_of(websocket),
-            peer=websocket.client.host if websocket.client else None,
-            forwarded_for=headers.get("x-forwarded-for"),
+            peer=peer,
+            forwarded_for=forwarded_for,
+            address=client_address(peer, forwarded_for, self._trusted),
             trace_headers={name: headers[name] for name in TRACE_HEADERS if name in headers},
         )
-        session = Session(websocket, dialect, connection, self._subscriptions, self._rules)
+        hold = Hold()
+        if self.sockets.take(hold, address=connection.address) is not None:
+            self.refused("websockets_per_address")
+            reason = _too_many("from this address", self.sockets.per_address)
+            await websocket.close(CloseCode.TRY_AGAIN_LATER, reason)
+            return
+        session = Session(websocket, dialect, connection, self, hold)
         self._sessions.add(session)
+        self.metrics.websockets_open.inc()
         try:
             await session.run()
         finally:
             self._sessions.discard(session)
+            hold.release()
+            self.metrics.websockets_open.dec()
+
+    def refused(self, reason: str) -> None:
+        """Count a refusal by a cap, or a close on an expired token."""
+        self.metrics.websocket_refusals.labels(reason).inc()
 
     def _drain(self) -> None:
         """Close every socket; may run in a signal handler, so only schedules the work."""
@@ -124,22 +174,26 @@ class _Running:
 
 
 class Session:
-    """One socket: its handshake, keep-alives and running subscriptions."""
+    """One socket: its handshake, keep-alives, token expiry and running subscriptions."""
 
     def __init__(
         self,
         websocket: WebSocket,
         dialect: Dialect,
         connection: Connection,
-        subscriptions: Subscriptions,
-        rules: SessionRules,
+        endpoint: WebSocketEndpoint,
+        hold: Hold,
     ) -> None:
         self.websocket = websocket
         self.dialect = dialect
         self.connection = connection
-        self.subscriptions = subscriptions
-        self.rules = rules
+        self.endpoint = endpoint
+        self.subscriptions = endpoint.subscriptions
+        self.rules = endpoint.rules
+        self._hold = hold
+        """The socket's place under the caps: its address's, then its user's too."""
         self._caller: Caller | None = None
+        self._expiry: asyncio.TimerHandle | None = None
         self._running: dict[str, _Running] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         """Every subscription's task, those stopped but still cleaning up too."""
@@ -156,6 +210,8 @@ class Session:
         try:
             await self._finished.wait()
         finally:
+            if self._expiry is not None:
+                self._expiry.cancel()
             tasks = [receiving, watching, *self._tasks]
             for task in tasks:
                 task.cancel()
@@ -164,6 +220,11 @@ class Session:
     def go_away(self) -> None:
         """Close the socket with 1001: the server is shutting down."""
         self._closing = asyncio.ensure_future(self._close(CloseCode.GOING_AWAY, GOING_AWAY))
+
+    def _expire(self) -> None:
+        """The token has just expired: close the socket with 4403."""
+        self.endpoint.refused("token_expired")
+        self._closing = asyncio.ensure_future(self._close(CloseCode.FORBIDDEN, EXPIRED))
 
     async def _receive(self) -> None:
         try:
@@ -192,8 +253,11 @@ class Session:
         if kind == "connection_init":
             await self._initialise(payload_of(message))
         elif kind == self.dialect.subscribe:
-            if not self._acknowledged.is_set():
+            if self._caller is None or not self._acknowledged.is_set():
                 raise ProtocolError("Unauthorized", CloseCode.UNAUTHORIZED)
+            if self._caller.expired(self.endpoint.clock()):
+                self.endpoint.refused("token_expired")
+                raise ProtocolError(EXPIRED, CloseCode.FORBIDDEN)
             self._start(operation_id(message), subscribe_request(message))
         elif kind == self.dialect.stop:
             self._stop(operation_id(message))
@@ -213,17 +277,31 @@ class Session:
         if authorization is None:
             authorization = self.websocket.headers.get("authorization")
         try:
-            self._caller = await self.subscriptions.authenticator.caller(authorization)
+            caller = await self.subscriptions.authenticator.caller(authorization)
         except AuthenticationFailed as refused:
-            if self.dialect.legacy:
-                await self._send(
-                    {"type": "connection_error", "payload": {"message": refused.message}}
-                )
-            raise ProtocolError(refused.description, CloseCode.FORBIDDEN) from None
+            await self._refuse(refused.description, CloseCode.FORBIDDEN, message=refused.message)
+        sockets = self.endpoint.sockets
+        if sockets.take(self._hold, user_id=caller.user_id) is not None:
+            self.endpoint.refused("websockets_per_user")
+            await self._refuse(
+                _too_many("for one user", sockets.per_user), CloseCode.TRY_AGAIN_LATER
+            )
+        self._caller = caller
+        if caller.expires_at is not None:
+            delay = caller.expires_at - self.endpoint.clock()
+            self._expiry = asyncio.get_running_loop().call_later(max(delay, 0.0), self._expire)
         await self._send({"type": "connection_ack"})
         if self.dialect.legacy and self.rules.keepalive_s > 0:
             await self._send({"type": self.dialect.keepalive})
         self._acknowledged.set()
+
+    async def _refuse(self, reason: str, code: int, *, message: str | None = None) -> NoReturn:
+        """Refuse `connection_init`, closing with `reason`: the legacy dialect says why
+        in a message first (`message`, which may say more, or else the reason)."""
+        if self.dialect.legacy:
+            payload = {"message": message or reason}
+            await self._send({"type": "connection_error", "payload": payload})
+        raise ProtocolError(reason, code)
 
     def _start(self, operation: str, request: GraphQLRequest) -> None:
         if operation in self._running:
@@ -306,6 +384,10 @@ class Session:
             pass
         finally:
             self._finished.set()
+
+
+def _too_many(whose: str, maximum: int) -> str:
+    return f"Too many WebSockets {whose} (at most {maximum}): close one, then retry"
 
 
 def _authorization(payload: Mapping[str, object]) -> str | None:

@@ -10,7 +10,9 @@ from HTTP statuses and transport exceptions in one place (`clients.http`):
     ├── Unavailable        refused connection, 5xx              DOWNSTREAM_UNAVAILABLE
     │   └── CircuitOpen    not even tried: the breaker is open   DOWNSTREAM_UNAVAILABLE
     ├── Timeout            no answer within the timeout, 504    DOWNSTREAM_TIMEOUT
-    └── BadResponse        an answer that breaks the contract   DOWNSTREAM_BAD_RESPONSE
+    ├── BadResponse        an answer that breaks the contract   DOWNSTREAM_BAD_RESPONSE
+    └── Overloaded         not even tried: the BFF holds all    SERVICE_OVERLOADED
+                           the event streams it may
 
 Messages are written for the frontend developer who reads them: they name the
 service but never a URL, a host or a stack trace.
@@ -58,3 +60,9 @@ class Timeout(DownstreamError):
 
 class BadResponse(DownstreamError):
     code = "DOWNSTREAM_BAD_RESPONSE"
+
+
+class Overloaded(DownstreamError):
+    """Not even tried: the process already holds as many event streams as it may."""
+
+    code = "SERVICE_OVERLOADED"

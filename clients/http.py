@@ -67,6 +67,9 @@ class ServiceConfig:
     """A client certificate (PEM) to present, for mutual TLS."""
     client_key: str | None = None
     resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)
+    stream_idle_timeout_s: float = 45.0
+    """Longest silence (no event, no comment) an event stream may keep before it is
+    treated as broken; the service is expected to send keep-alive comments."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,8 @@ def open_http(
 
     A `streaming` client is for long-lived responses (`clients.streams`): each
     stream holds a connection for its lifetime, so its pool has no size limit
-    (streams follow subscriptions, which the BFF caps) and reads never time out.
+    (`StreamSlots` caps the streams open at once), and a read times out only
+    after the stream has been silent for `stream_idle_timeout_s`.
     """
     if transport is None:
         transport = httpx.AsyncHTTPTransport(
@@ -119,7 +123,7 @@ def open_http(
         timeout=httpx.Timeout(
             timeout,
             connect=config.connect_timeout_s,
-            read=None if streaming else timeout,
+            read=config.stream_idle_timeout_s if streaming else timeout,
         ),
         headers={"accept": "application/json", "user-agent": "bff"},
         transport=transport,

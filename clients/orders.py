@@ -16,7 +16,7 @@ from clients.cache import SharedCache
 from clients.decoding import JsonObject, choice, integer, objects, text, timestamp
 from clients.http import ServiceConfig
 from clients.resilience import Resilience
-from clients.streams import EventStreams
+from clients.streams import EventStreams, StreamSlots
 
 OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled"]
 ORDER_STATUSES: tuple[OrderStatus, ...] = ("placed", "paid", "shipped", "delivered", "cancelled")
@@ -70,7 +70,8 @@ class LineRequest:
 
 class OrdersClient(ServiceClient):
     """Reads and writes through the service's pool; event streams through `streams`,
-    a client of their own (`open_http(..., streaming=True)`), else the same pool."""
+    a client of their own (`open_http(..., streaming=True)`), else the same pool,
+    each holding one of the process's `slots` while it lasts."""
 
     def __init__(
         self,
@@ -81,10 +82,14 @@ class OrdersClient(ServiceClient):
         resilience: Resilience | None = None,
         *,
         streams: httpx.AsyncClient | None = None,
+        slots: StreamSlots | None = None,
     ) -> None:
         super().__init__(service, http, config, cache, resilience)
         self._streams = EventStreams(
-            service, streams or http, forward_authorization=config.forward_authorization
+            service,
+            streams or http,
+            forward_authorization=config.forward_authorization,
+            slots=slots,
         )
 
     async def aclose(self) -> None:

@@ -20,6 +20,7 @@ from clients.orders import OrdersClient
 from clients.recommendations import RecommendationsClient
 from clients.resilience import Resilience, ResilienceEvents
 from clients.reviews import ReviewsClient
+from clients.streams import StreamSlots
 
 SERVICES = ("accounts", "catalog", "inventory", "reviews", "orders", "recommendations")
 
@@ -65,11 +66,13 @@ def open_clients(
     *,
     clock: Callable[[], float] = time.monotonic,
     events: ResilienceEvents | None = None,
+    stream_slots: StreamSlots | None = None,
 ) -> Clients:
     """Open one pooled client per service, all sharing `cache` (None: no caching).
 
     `transports` replaces the network in tests; `wrap` wraps every transport;
-    `clock` drives breakers and retry budgets; `events` hears what they do.
+    `clock` drives breakers and retry budgets; `events` hears what they do;
+    `stream_slots` caps the event streams open at once (None: no cap).
     """
 
     def http(
@@ -95,6 +98,7 @@ def open_clients(
                 wrap=wrap,
                 streaming=True,
             ),
+            slots=stream_slots,
         ),
         recommendations=RecommendationsClient(*http("recommendations")),
     )

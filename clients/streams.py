@@ -3,32 +3,45 @@
 A stream holds its connection for as long as it lasts (minutes, for an order
 on its way), so streams go through a client of their own (`open_http(...,
 streaming=True)`): they never take the connections, nor the slots of the cap
-on calls in flight, that ordinary calls use (`clients.http`). A stream has no
-time budget and no read timeout; it carries the headers every call does (the
-request id, the caller's `Authorization` where the service takes it, and the
-trace context the wrapping transport injects).
+on calls in flight, that ordinary calls use (`clients.http`). Their own cap is
+`StreamSlots`, shared by every service's streams in the process: a reader that
+finds no slot free is refused at once with `Overloaded`, never queued. A
+stream has no time budget, but one that sends nothing at all (no event, no
+comment) for the service's `stream_idle_timeout_s` is taken for broken. It
+carries the headers every call does (the request id, the caller's
+`Authorization` where the service takes it, and the trace context the wrapping
+transport injects).
 
-When a stream breaks or ends before its reader is done, it is opened again
-after a jittered, growing wait (`RECONNECT`, or longer if the stream asked so
-with `retry:`), sending `Last-Event-ID` when the stream gave ids. Records
-whose key was already delivered (the service sends its current state first
-on every connection) are not delivered again. Only so many connections in a
-row may fail to bring a new record; then the last failure is raised.
+When a stream breaks, goes silent or ends before its reader is done, it is
+opened again after a jittered, growing wait (`RECONNECT`, or longer if the
+stream asked so with `retry:`), sending `Last-Event-ID` when the stream gave
+ids. Records whose key was already delivered (the service sends its current
+state first on every connection) are not delivered again. Only so many
+connections in a row may fail to bring a new record; then the last failure is
+raised.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncGenerator, Callable, Hashable, Iterable
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Callable, Hashable, Iterable, Iterator
+from contextlib import aclosing, contextmanager
 from typing import TypeVar
 
 import httpx
 import orjson
 
 from clients.decoding import JsonObject, RecordError
-from clients.errors import BadResponse, DownstreamError, NotFound, Rejected, Timeout, Unavailable
+from clients.errors import (
+    BadResponse,
+    DownstreamError,
+    NotFound,
+    Overloaded,
+    Rejected,
+    Timeout,
+    Unavailable,
+)
 from clients.http import CallScope
 from clients.retry import RetryPolicy
 from clients.sse import EventParser, ServerSentEvent
@@ -41,6 +54,30 @@ MAX_RETRY_S = 30.0
 _T = TypeVar("_T")
 
 
+class StreamSlots:
+    """How many event streams may be open at once, and how many are; one per process."""
+
+    def __init__(self, limit: int | None = None, *, refused: Callable[[], None] = lambda: None):
+        self.limit = limit
+        """None: no cap."""
+        self.open = 0
+        self._refused = refused
+
+    @contextmanager
+    def slot(self, service: str) -> Iterator[None]:
+        """Hold a slot for the block; `Overloaded` at once when none is free."""
+        if self.limit is not None and self.open >= self.limit:
+            self._refused()
+            raise Overloaded(
+                service, f"Too many event streams are open to follow {service}: retry later."
+            )
+        self.open += 1
+        try:
+            yield
+        finally:
+            self.open -= 1
+
+
 class EventStreams:
     """Streams of one service, on its streaming client."""
 
@@ -50,12 +87,14 @@ class EventStreams:
         http: httpx.AsyncClient,
         *,
         forward_authorization: bool = True,
+        slots: StreamSlots | None = None,
         reconnect: RetryPolicy = RECONNECT,
         rng: random.Random | None = None,
     ) -> None:
         self.service = service
         self._http = http
         self._forward_authorization = forward_authorization
+        self._slots = slots or StreamSlots()
         self._reconnect = reconnect
         self._rng = rng or random.Random()
 
@@ -75,34 +114,39 @@ class EventStreams:
         """Each new record of the stream at `url`, in order, until the reader stops.
 
         A record whose key is in `seen`, or was delivered before, is skipped.
-        Raises `NotFound`, `Rejected` or `BadResponse` at once; `Unavailable`
-        or `Timeout` once reconnecting has failed `RECONNECT.attempts` times in a
+        The reader holds one of the process's stream slots until it stops,
+        reconnections included. Raises `Overloaded` when no slot is free, and
+        `NotFound`, `Rejected` or `BadResponse`, at once; `Unavailable` or
+        `Timeout` once reconnecting has failed `RECONNECT.attempts` times in a
         row.
         """
         delivered = set(seen)
         failures = 0
         last_id: str | None = None
         asked_s: float | None = None
-        while True:
-            failure: DownstreamError
-            try:
-                async with aclosing(self._events(scope, url, route, last_id)) as events:
-                    async for event in events:
-                        last_id, asked_s = event.id, event.retry_s
-                        record = self._parse(event, parse)
-                        if key(record) in delivered:
-                            continue
-                        delivered.add(key(record))
-                        failures = 0
-                        yield record
-                failure = Unavailable(self.service, f"{self.service} ended its event stream early")
-            except (Unavailable, Timeout) as broken:
-                failure = broken
-            failures += 1
-            if failures >= self._reconnect.attempts:
-                raise failure
-            wait = self._reconnect.backoff(failures, self._rng)
-            await asyncio.sleep(max(wait, min(asked_s or 0.0, MAX_RETRY_S)))
+        with self._slots.slot(self.service):
+            while True:
+                failure: DownstreamError
+                try:
+                    async with aclosing(self._events(scope, url, route, last_id)) as events:
+                        async for event in events:
+                            last_id, asked_s = event.id, event.retry_s
+                            record = self._parse(event, parse)
+                            if key(record) in delivered:
+                                continue
+                            delivered.add(key(record))
+                            failures = 0
+                            yield record
+                    failure = Unavailable(
+                        self.service, f"{self.service} ended its event stream early"
+                    )
+                except (Unavailable, Timeout) as broken:
+                    failure = broken
+                failures += 1
+                if failures >= self._reconnect.attempts:
+                    raise failure
+                wait = self._reconnect.backoff(failures, self._rng)
+                await asyncio.sleep(max(wait, min(asked_s or 0.0, MAX_RETRY_S)))
 
     async def _events(
         self, scope: CallScope, url: str, route: str, last_id: str | None
@@ -115,10 +159,12 @@ class EventStreams:
             headers["authorization"] = scope.authorization
         if last_id:
             headers["last-event-id"] = last_id
+        opened = False
         try:
             async with self._http.stream(
                 "GET", url, headers=headers, extensions={"route": route}
             ) as response:
+                opened = True
                 self._check(response)
                 parser = EventParser()
                 async for line in response.aiter_lines():
@@ -126,7 +172,11 @@ class EventStreams:
                     if event is not None:
                         yield event
         except httpx.TimeoutException as error:
-            message = f"{self.service} did not open its event stream in time"
+            message = (
+                f"{self.service} went silent on its event stream"
+                if opened
+                else f"{self.service} did not open its event stream in time"
+            )
             raise Timeout(self.service, message) from error
         except httpx.TransportError as error:
             raise Unavailable(self.service, f"{self.service} is unavailable") from error

@@ -15,6 +15,10 @@ from demo.store import IdempotencyKeyReused, InsufficientStock, Store
 
 CACHE_CONTROL = "private, no-cache"
 MAX_LINES = 100
+HEARTBEAT_S = 15.0
+"""Longest an event stream stays silent: then it sends a comment, so that readers
+(and proxies) can tell a quiet stream from a dead one."""
+HEARTBEAT = b": keep-alive\n\n"
 
 
 class Orders:
@@ -25,11 +29,13 @@ class Orders:
     (`idempotency_key_reused`, as the IETF Idempotency-Key draft advises). A 409 or 422
     records nothing, so the same key can be retried. `GET /orders/{id}/events` streams
     the order as Server-Sent Events: its current state at once, then one event per
-    status change, ending after `delivered` or `cancelled`.
+    status change, ending after `delivered` or `cancelled`, and a `: keep-alive`
+    comment whenever it has sent nothing for `heartbeat_s` (None: never).
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, heartbeat_s: float | None = HEARTBEAT_S) -> None:
         self._store = store
+        self._heartbeat_s = heartbeat_s
         self._users = store.data.users
         self._products = store.data.products
 
@@ -81,13 +87,22 @@ class Orders:
         )
 
     async def _events(self, order: Order) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
         yield _event(order)
+        beat = self._heartbeat_s
+        sent = loop.time()
         while (wait := self._store.seconds_to_next_status(order)) is not None:
+            if beat is not None:
+                wait = min(wait, max(0.0, sent + beat - loop.time()))
             await asyncio.sleep(wait)
             current = self._find(order.id)
             if current.status != order.status:
                 order = current
                 yield _event(order)
+                sent = loop.time()
+            elif beat is not None and loop.time() >= sent + beat:
+                yield HEARTBEAT
+                sent = loop.time()
 
     def _find(self, order_id: str) -> Order:
         order = self._store.order(order_id)

@@ -24,7 +24,7 @@ from demo.faults import Faults
 from demo.identity import IdentityProvider
 from demo.identity import create_app as identity_app
 from demo.inventory import Inventory
-from demo.orders import Orders
+from demo.orders import HEARTBEAT_S, Orders
 from demo.recommendations import Recommendations
 from demo.reviews import Reviews
 from demo.stats import Stats
@@ -70,13 +70,15 @@ def build_services(
     order_step_seconds: float = 10.0,
     tracer_providers: Mapping[str, TracerProvider] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    heartbeat_s: float | None = HEARTBEAT_S,
 ) -> dict[str, DemoService]:
     """The named services (in the order given), sharing one new store.
 
     `faults` may configure some of them; the others get no faults, with draws seeded
     by their name. Services with a tracer provider make a span per contract request.
     `clock` moves orders along their statuses (tests step it by hand).
-    ValueError for an unknown service name.
+    `heartbeat_s` is the longest an order's event stream stays silent (None: no
+    keep-alive comments). ValueError for an unknown service name.
     """
     wanted = list(dict.fromkeys(names))
     known = [*_KINDS, IDENTITY]
@@ -91,7 +93,8 @@ def build_services(
             identity = identity_app(IdentityProvider(), stats)
             services[name] = DemoService(name, identity, Faults.for_service(name), stats)
             continue
-        routes = _KINDS[name](store).routes()
+        kind = Orders(store, heartbeat_s=heartbeat_s) if name == "orders" else _KINDS[name](store)
+        routes = kind.routes()
         stats = Stats(route.template for route in routes)
         service_faults = (faults or {}).get(name) or Faults.for_service(name)
         provider = (tracer_providers or {}).get(name)

@@ -20,10 +20,17 @@ class Caller:
     roles: frozenset[str] = frozenset()
     authorization: str | None = None
     """The `Authorization` header to forward, so services see the same caller."""
+    expires_at: float | None = None
+    """Unix time from which the token is no longer accepted (its `exp` plus the
+    leeway); None for an anonymous caller."""
 
     @property
     def is_admin(self) -> bool:
         return ADMIN in self.roles
+
+    def expired(self, now: float) -> bool:
+        """Whether the token has stopped being accepted at Unix time `now`."""
+        return self.expires_at is not None and now >= self.expires_at
 
     def may_see(self, user_id: str) -> bool:
         """A user's own data is theirs and admins'."""

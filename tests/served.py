@@ -39,9 +39,12 @@ class Served:
 
 @contextlib.asynccontextmanager
 async def serving(
-    apps: Mapping[str, ASGIApp], *, lifespan: bool = False
+    apps: Mapping[str, ASGIApp], *, lifespan: bool = False, ws_max_size: int = 16 * 1024 * 1024
 ) -> AsyncIterator[dict[str, Served]]:
-    """Serve each app on a free loopback port until the block ends."""
+    """Serve each app on a free loopback port until the block ends.
+
+    `ws_max_size` is uvicorn's WebSocket frame limit (its default unless given).
+    """
     served: dict[str, Served] = {}
     try:
         for name, app in apps.items():
@@ -53,6 +56,10 @@ async def serving(
                     lifespan="on" if lifespan else "off",
                     log_level="warning",
                     timeout_graceful_shutdown=1,
+                    ws_max_size=ws_max_size,
+                    # The peer as it is: X-Forwarded-For is for the BFF's own
+                    # BFF_TRUSTED_PROXIES to judge, not for uvicorn's loopback default.
+                    proxy_headers=False,
                 )
             )
             served[name] = Served(server, asyncio.create_task(server.serve()))

@@ -7,6 +7,7 @@ each status change happens when the test says, without waiting on timers.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -22,8 +23,9 @@ from websockets.typing import Subprotocol
 from bff.app import create_app
 from bff.lifecycle import Lifecycle
 from bff.settings import Settings
+from demo.orders import HEARTBEAT_S
 from demo.services import ALL_NAMES, IDENTITY, SERVICE_NAMES, DemoService, build_services
-from tests.harness import Clock, Harness, Json, signed_in
+from tests.harness import Clock, Harness, Json, sample, signed_in
 from tests.served import Served, serving
 
 STEP = 1 / 16
@@ -71,6 +73,17 @@ class Socket:
         await self.send({"type": kind, "id": operation, "payload": payload})
 
 
+class WallClock:
+    """The wall clock as the BFF reads it for token expiry; a test may set it."""
+
+    def __init__(self) -> None:
+        self.now: float | None = None
+        """None: the real time."""
+
+    def __call__(self) -> float:
+        return time.time() if self.now is None else self.now
+
+
 @dataclass
 class Stack:
     bff: Served
@@ -80,6 +93,7 @@ class Stack:
     demo: dict[str, DemoService]
     clock: Clock
     lifecycle: Lifecycle
+    wall: WallClock
 
     @asynccontextmanager
     async def socket(
@@ -118,24 +132,47 @@ class Stack:
         """Event streams the orders service is serving now."""
         return self.demo["orders"].stats.in_flight
 
+    def streams_opened(self) -> int:
+        """Event streams the orders service has been asked for so far."""
+        return self.demo["orders"].stats.by_route()["GET /orders/{id}/events"]
+
+    async def metric_reaches(self, value: float, name: str, **labels: str) -> None:
+        """Scrape `/metrics` until the sample `name` has `value`; fail after `PATIENCE_S`."""
+        for _ in range(round(PATIENCE_S / POLL_S)):
+            if sample(await self.http.metrics(), name, **labels) == value:
+                return
+            await asyncio.sleep(POLL_S)
+        raise AssertionError(f"{name} never reached {value}")
+
 
 @asynccontextmanager
-async def subscribable_bff(env: Mapping[str, str] | None = None) -> AsyncIterator[Stack]:
-    """The BFF (settings from `env`) and every demo service, each on a loopback port."""
+async def subscribable_bff(
+    env: Mapping[str, str] | None = None, *, heartbeat_s: float | None = HEARTBEAT_S
+) -> AsyncIterator[Stack]:
+    """The BFF (settings from `env`) and every demo service, each on a loopback port.
+
+    `heartbeat_s` is the longest the orders service's event streams stay silent
+    (None: they send nothing between status changes).
+    """
     clock = Clock()
-    demo = build_services(ALL_NAMES, order_step_seconds=STEP, clock=clock)
+    wall = WallClock()
+    demo = build_services(ALL_NAMES, order_step_seconds=STEP, clock=clock, heartbeat_s=heartbeat_s)
     async with serving({name: service.app for name, service in demo.items()}) as downstream:
         wired = {f"BFF_{name.upper()}_URL": downstream[name].url for name in SERVICE_NAMES}
         wired["BFF_AUTH_JWKS_URL"] = f"{downstream[IDENTITY].url}/.well-known/jwks.json"
         wired["BFF_USAGE_SINK"] = "none"  # usage events are tested elsewhere
-        app = create_app(Settings.from_environ({**wired, **(env or {})}))
+        settings = Settings.from_environ({**wired, **(env or {})})
+        app = create_app(settings, wall_clock=wall)
         async with (
-            serving({"bff": app}, lifespan=True) as front,
+            # The frame limit `bff serve` sets (bff/server.py).
+            serving(
+                {"bff": app}, lifespan=True, ws_max_size=settings.limits.max_body_bytes
+            ) as front,
             httpx.AsyncClient(base_url=front["bff"].url) as http,
         ):
             lifecycle = app.state.lifecycle
             assert isinstance(lifecycle, Lifecycle)
-            yield Stack(front["bff"], Harness(http, demo), downstream, demo, clock, lifecycle)
+            yield Stack(front["bff"], Harness(http, demo), downstream, demo, clock, lifecycle, wall)
 
 
 async def eventually(check: Callable[[], bool]) -> None:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 
 import httpx
 import orjson
 import pytest
 
-from clients.errors import BadResponse, NotFound, Unavailable
+from clients.errors import BadResponse, NotFound, Overloaded, Timeout, Unavailable
 from clients.http import CallScope, ServiceConfig, open_http
 from clients.orders import OrderRecord, OrdersClient
 from clients.retry import RetryPolicy
 from clients.sse import EventParser, ServerSentEvent
-from clients.streams import EventStreams
+from clients.streams import EventStreams, StreamSlots
 
 CONFIG = ServiceConfig(base_url="http://orders.internal:8105")
 QUICK = RetryPolicy(attempts=3, base_delay_s=0.001, max_delay_s=0.001)
@@ -57,13 +57,13 @@ def replies(*answers: httpx.Response | Exception) -> tuple[Handler, list[httpx.R
     return handler, seen
 
 
-def streams(handler: Handler) -> EventStreams:
+def streams(handler: Handler, slots: StreamSlots | None = None) -> EventStreams:
     http = open_http(CONFIG, httpx.MockTransport(handler), streaming=True)
-    return EventStreams("orders", http, reconnect=QUICK, rng=random.Random(7))
+    return EventStreams("orders", http, slots=slots, reconnect=QUICK, rng=random.Random(7))
 
 
-async def statuses(events: EventStreams, *, seen: tuple[str, ...] = ()) -> list[str]:
-    records = events.records(
+def orders_of(events: EventStreams, *, seen: tuple[str, ...] = ()) -> AsyncGenerator[OrderRecord]:
+    return events.records(
         SCOPE,
         "/orders/o7/events",
         "/orders/{id}/events",
@@ -71,6 +71,10 @@ async def statuses(events: EventStreams, *, seen: tuple[str, ...] = ()) -> list[
         key=lambda record: record.status,
         seen=seen,
     )
+
+
+async def statuses(events: EventStreams, *, seen: tuple[str, ...] = ()) -> list[str]:
+    records = orders_of(events, seen=seen)
     found: list[str] = []
     async for record in records:
         found.append(record.status)
@@ -182,10 +186,62 @@ async def test_answers_outside_the_contract_are_bad_responses(answer: httpx.Resp
     assert len(seen) == 1
 
 
-def test_the_streaming_client_never_times_out_reading() -> None:
+def test_the_streaming_client_times_out_reading_only_after_the_idle_timeout() -> None:
     plain = open_http(CONFIG)
     streaming = open_http(CONFIG, streaming=True)
 
     assert plain.timeout.read == CONFIG.timeout_s
-    assert streaming.timeout.read is None
+    assert streaming.timeout.read == CONFIG.stream_idle_timeout_s
     assert streaming.timeout.connect == CONFIG.connect_timeout_s
+
+
+async def silent_after(*events: bytes) -> AsyncIterator[bytes]:
+    """A stream body that sends `events`, then goes silent past the read timeout."""
+    for event in events:
+        yield event
+    raise httpx.ReadTimeout("nothing read")
+
+
+async def test_a_stream_gone_silent_is_reopened_without_repeating_a_status() -> None:
+    silent = httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, content=silent_after(order("placed"))
+    )
+    handler, seen = replies(silent, stream(order("placed"), order("paid"), order("delivered")))
+
+    found = await statuses(streams(handler))
+
+    assert found == ["placed", "paid", "delivered"]
+    assert len(seen) == 2
+
+
+async def test_a_stream_that_keeps_going_silent_ends_with_a_timeout() -> None:
+    def silent() -> httpx.Response:
+        body = silent_after(order("placed"))
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    handler, seen = replies(*(silent() for _ in range(QUICK.attempts)))
+
+    with pytest.raises(Timeout) as raised:
+        await statuses(streams(handler))
+
+    assert raised.value.message == "orders went silent on its event stream"
+    assert len(seen) == QUICK.attempts
+
+
+async def test_a_reader_that_finds_every_stream_slot_taken_is_refused_at_once() -> None:
+    refusals: list[str] = []
+    slots = StreamSlots(1, refused=lambda: refusals.append("event_streams"))
+    handler, seen = replies(stream(order("placed")), stream(order("delivered")))
+    events = streams(handler, slots)
+
+    first = orders_of(events)
+    assert (await anext(first)).status == "placed"
+    with pytest.raises(Overloaded) as raised:
+        await anext(orders_of(events))
+    assert raised.value.code == "SERVICE_OVERLOADED"
+    assert (slots.open, len(seen), refusals) == (1, 1, ["event_streams"])
+
+    await first.aclose()
+    assert slots.open == 0
+    assert await statuses(events) == ["delivered"]
+    assert slots.open == 0

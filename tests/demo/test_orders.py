@@ -6,7 +6,10 @@ import orjson
 import pytest
 
 from demo.data import DemoData
+from demo.services import build_services
 from tests.demo.support import error_code
+from tests.harness import Clock
+from tests.served import serving
 
 
 def _order(lines: Mapping[str, int], user: str = "u1") -> dict[str, object]:
@@ -201,3 +204,27 @@ async def test_events_of_a_finished_order_end_at_once(
 ) -> None:
     cancelled = next(o for o in data.orders.values() if o.status == "cancelled")
     assert await _events(orders, cancelled.id) == [cancelled.to_json()]
+
+
+async def test_a_quiet_order_stream_sends_keep_alive_comments() -> None:
+    # Served on a socket: the in-process transport would wait for the stream's end.
+    services = build_services(["orders"], clock=Clock(), heartbeat_s=0.01)
+    async with (
+        serving({"orders": services["orders"].app}) as served,
+        httpx.AsyncClient(base_url=served["orders"].url) as orders,
+    ):
+        placed = await orders.post(
+            "/orders", json=_order({"p1": 1}), headers={"Idempotency-Key": "quiet"}
+        )
+        lines: list[str] = []
+        async with (
+            asyncio.timeout(10),  # fail rather than hang, should the comments never come
+            orders.stream("GET", f"/orders/{placed.json()['id']}/events") as response,
+        ):
+            async for line in response.aiter_lines():
+                lines.append(line)
+                if lines.count(": keep-alive") == 2:
+                    break
+
+    assert lines[0].startswith("data: ")
+    assert lines[1:] == ["", ": keep-alive", "", ": keep-alive"]
