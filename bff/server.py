@@ -55,6 +55,9 @@ def serve(settings: Settings) -> None:
         # protocol layer, which refuses a bigger frame (1009) from its header alone
         # instead of reading up to uvicorn's default 16 MiB first.
         ws_max_size=settings.limits.max_body_bytes,
+        # The client address is the peer's unless BFF_TRUSTED_PROXIES says otherwise:
+        # uvicorn would otherwise believe X-Forwarded-For from any loopback peer.
+        proxy_headers=False,
         ssl_certfile=settings.http.tls_cert_file or None,
         ssl_keyfile=settings.http.tls_key_file or None,
     )
