@@ -48,6 +48,9 @@ async def test_budgets_can_be_set_per_operation() -> None:
     demo = build_services()
     env = {"BFF_OPERATION_BUDGETS": "ProductPage=300, HomeFeed=1500"}
     async with running_bff(env, demo=demo) as bff:
+        # Prepared once first: on a busy machine a first preparation can take much of 300 ms.
+        await bff.run(PRODUCT_PAGE, id="p2")
+        demo["inventory"].stats.reset()
         await bff.run(PRODUCT_PAGE, id="p1")
         page = deadlines_sent([dict(r.headers) for r in demo["inventory"].stats.recent()])
         demo["inventory"].stats.reset()
