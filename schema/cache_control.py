@@ -20,8 +20,10 @@ from strawberry.schema_directive import Location
 
 @strawberry.enum(description="Who may reuse a cached response.")
 class CacheScope(Enum):
-    PUBLIC = "PUBLIC"
-    PRIVATE = "PRIVATE"
+    PUBLIC = strawberry.enum_value("PUBLIC", description="Any cache may serve it to any caller.")
+    PRIVATE = strawberry.enum_value(
+        "PRIVATE", description="Only the caller's own cache may keep it, e.g. their browser's."
+    )
 
 
 @strawberry.schema_directive(

@@ -15,14 +15,14 @@ from schema.info import Info
 
 @strawberry.type(description="The variant of a running experiment this caller is served.")
 class ExperimentAssignment:
-    name: str
-    variant: str
+    name: str = strawberry.field(description="The experiment, e.g. recommendation-model.")
+    variant: str = strawberry.field(description="The caller's variant of it, e.g. similar.")
 
 
 @strawberry.type(description="A feature flag as it stands for this caller.")
 class FeatureFlag:
-    name: str
-    enabled: bool
+    name: str = strawberry.field(description="The flag, e.g. related-products.")
+    enabled: bool = strawberry.field(description="Whether the feature is on for this caller.")
     variant: str | None = strawberry.field(
         description="For flags with variants: the caller's; null for plain on/off flags."
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+import resolvers.orders
 import resolvers.products
 import resolvers.users
 from clients.orders import OrderLineRecord, OrderRecord
@@ -22,16 +23,20 @@ if TYPE_CHECKING:
 
 @strawberry.enum(description="Where an order is in its life.")
 class OrderStatus(Enum):
-    PLACED = "placed"
-    PAID = "paid"
-    SHIPPED = "shipped"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
+    PLACED = strawberry.enum_value("placed", description="Placed, not yet paid.")
+    PAID = strawberry.enum_value("paid", description="Paid, not yet shipped.")
+    SHIPPED = strawberry.enum_value("shipped", description="On its way to the buyer.")
+    DELIVERED = strawberry.enum_value(
+        "delivered", description="Arrived. Final: the status changes no more."
+    )
+    CANCELLED = strawberry.enum_value(
+        "cancelled", description="Called off. Final: the status changes no more."
+    )
 
 
 @strawberry.type(description="One product and quantity in an order.", directives=[INHERIT])
 class OrderLine:
-    quantity: int
+    quantity: int = strawberry.field(description="How many units were ordered.")
     unit_price: Money = strawberry.field(description="The price per unit when ordered.")
     product_id: strawberry.Private[str]
 
@@ -43,7 +48,12 @@ class OrderLine:
             product_id=record.product_id,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description=(
+            "The product as the catalog shows it now (its price today may differ from "
+            "`unitPrice`); null with NOT_FOUND when the catalog no longer has it."
+        )
+    )
     async def product(
         self, info: Info
     ) -> Annotated[Product, strawberry.lazy("schema.products")] | None:
@@ -56,11 +66,19 @@ class OrderLine:
 
 @strawberry.type(description="A purchase by one user.", directives=[private(0)])
 class Order:
-    id: strawberry.ID
-    status: OrderStatus
-    total: Money
-    lines: list[OrderLine]
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The order's id, e.g. o1.")
+    status: OrderStatus = strawberry.field(
+        description="Where the order is now; `orderStatus` follows its changes."
+    )
+    total: Money = strawberry.field(
+        description="What the whole order costs, in the same currency as its lines."
+    )
+    lines: list[OrderLine] = strawberry.field(
+        description="The products ordered, each with its quantity and unit price."
+    )
+    created_at: datetime = strawberry.field(
+        description="When the order was placed, e.g. 2024-01-02T03:04:05+00:00."
+    )
     user_id: strawberry.Private[str]
 
     @classmethod
@@ -81,12 +99,14 @@ class Order:
         return User.from_record(await resolvers.users.get_user(info.context, self.user_id))
 
 
-@strawberry.input
+@strawberry.input(description="One product to order, and how many.")
 class OrderLineInput:
-    product_id: strawberry.ID
-    quantity: int = strawberry.field(description="At least 1.")
+    product_id: strawberry.ID = strawberry.field(description="The product's id, e.g. p1.")
+    quantity: int = strawberry.field(description=f"1 to {resolvers.orders.MAX_QUANTITY}.")
 
 
 @strawberry.input(description="What to order; the caller is the buyer.")
 class PlaceOrderInput:
-    lines: list[OrderLineInput] = strawberry.field(description="1 to 50 lines.")
+    lines: list[OrderLineInput] = strawberry.field(
+        description=f"1 to {resolvers.orders.MAX_LINES} lines."
+    )

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 @strawberry.type(description="A product category; categories form a tree.", directives=[public(60)])
 class Category:
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = strawberry.field(description="The category's id, e.g. c3.")
+    name: str = strawberry.field(description="Its display name, e.g. Kitchen.")
     parent_id: strawberry.Private[str | None]
 
     @classmethod
@@ -45,8 +45,10 @@ class Category:
     description="How many units are ready to ship, and from where.", directives=[public(5)]
 )
 class Stock:
-    available: int
-    warehouse: str
+    available: int = strawberry.field(description="Units ready to ship now; 0 when sold out.")
+    warehouse: str = strawberry.field(
+        description="Code of the warehouse the units ship from, e.g. AMS-1."
+    )
 
     @strawberry.field(description="True when at least one unit is available.")
     def in_stock(self) -> bool:
@@ -73,12 +75,19 @@ class RatingSummary:
 
 @strawberry.type(description="Something the shop sells.", directives=[public(60)])
 class Product:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The product's id, e.g. p1.")
     sku: str = strawberry.field(description="Stock-keeping unit, e.g. SKU-00001.")
-    name: str
-    description: str | None
-    price: Money
-    image_url: str | None
+    name: str = strawberry.field(description="Its display name.")
+    description: str | None = strawberry.field(
+        description="Text for the product page; null when the catalog has none."
+    )
+    price: Money = strawberry.field(description="The current price of one unit.")
+    image_url: str | None = strawberry.field(
+        description=(
+            "URL of the product's picture, e.g. https://img.example.com/p1.jpg; null when it "
+            "has none."
+        )
+    )
     category_id: strawberry.Private[str | None]
 
     @classmethod
@@ -103,7 +112,12 @@ class Product:
     def price_cents(self) -> int:
         return self.price.cents
 
-    @strawberry.field
+    @strawberry.field(
+        description=(
+            "The category the product is listed in; null when it has none or the catalog "
+            "cannot answer."
+        )
+    )
     async def category(self, info: Info) -> Category | None:
         if self.category_id is None:
             return None
@@ -114,7 +128,9 @@ class Product:
     async def stock(self, info: Info) -> Stock | None:
         return Stock.from_record(await resolvers.products.get_stock(info.context, self.id))
 
-    @strawberry.field
+    @strawberry.field(
+        description="Its reviews summed up; null when the reviews service cannot answer."
+    )
     async def rating(self, info: Info) -> RatingSummary | None:
         return RatingSummary.from_record(await resolvers.products.get_rating(info.context, self.id))
 
@@ -122,7 +138,14 @@ class Product:
         description="The newest reviews first; null when the reviews service cannot answer."
     )
     async def reviews(
-        self, info: Info, first: int = 5
+        self,
+        info: Info,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description=f"How many reviews, 1 to {resolvers.products.MAX_REVIEWS}."
+            ),
+        ] = 5,
     ) -> list[Annotated[Review, strawberry.lazy("schema.reviews")]] | None:
         from schema.reviews import Review
 
@@ -137,7 +160,16 @@ class Product:
         extensions=[FeatureGate(RELATED_PRODUCTS_FLAG)],
         directives=[private(60)],
     )
-    async def related(self, info: Info, first: int = 4) -> list[Product] | None:
+    async def related(
+        self,
+        info: Info,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description=f"How many products at most, 1 to {resolvers.products.MAX_RELATED}."
+            ),
+        ] = 4,
+    ) -> list[Product] | None:
         records = await resolvers.products.get_related(
             info.context, self.id, self.category_id, first
         )
@@ -150,12 +182,14 @@ class Product:
 )
 class ProductEdge:
     cursor: str = strawberry.field(description="Pass as `after` to continue after this product.")
-    node: Product
+    node: Product = strawberry.field(description="The product.")
 
 
-@strawberry.type(directives=[INHERIT])
+@strawberry.type(description="Where a page of a listing ends.", directives=[INHERIT])
 class PageInfo:
-    has_next_page: bool
+    has_next_page: bool = strawberry.field(
+        description="True when more products follow this page; fetch them with `endCursor`."
+    )
     end_cursor: str | None = strawberry.field(
         description="The cursor of the last edge; pass as `after` for the next page."
     )
@@ -163,8 +197,10 @@ class PageInfo:
 
 @strawberry.type(description="A page of products (Relay cursor connection).", directives=[INHERIT])
 class ProductConnection:
-    edges: list[ProductEdge]
-    page_info: PageInfo
+    edges: list[ProductEdge] = strawberry.field(
+        description="The page's products in id order, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(description="Whether another page follows, and how.")
 
     @strawberry.field(description="The page's products without their cursors.")
     def nodes(self) -> list[Product]:

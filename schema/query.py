@@ -19,7 +19,7 @@ from schema.products import Category, Product, ProductConnection
 from schema.users import User
 
 
-@strawberry.type
+@strawberry.type(description="The read entry points.")
 class Query:
     @strawberry.field(
         description=(
@@ -31,12 +31,28 @@ class Query:
         record = await resolvers.users.get_me(info.context)
         return None if record is None else User.from_record(record)
 
-    @strawberry.field(directives=[public(30)])
-    async def user(self, info: Info, id: strawberry.ID) -> User | None:
+    @strawberry.field(
+        description=(
+            "A user by id; `User` says which of their fields are public. Null with NOT_FOUND "
+            "when there is no such user."
+        ),
+        directives=[public(30)],
+    )
+    async def user(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The user's id, e.g. u1.")],
+    ) -> User | None:
         return User.from_record(await resolvers.users.find_user(info.context, id))
 
-    @strawberry.field
-    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+    @strawberry.field(
+        description="A product by id; null with NOT_FOUND when the catalog has no such product."
+    )
+    async def product(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The product's id, e.g. p1.")],
+    ) -> Product | None:
         return Product.from_record(await resolvers.products.find_product(info.context, id))
 
     @strawberry.field(
@@ -49,19 +65,49 @@ class Query:
     async def products(
         self,
         info: Info,
-        category: strawberry.ID | None = None,
-        first: int = 20,
-        after: str | None = None,
+        category: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only this category's products (an id such as c3); all when omitted."
+            ),
+        ] = None,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description=f"How many products, 1 to {resolvers.listing.MAX_FIRST}."
+            ),
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "Start after this cursor (`pageInfo.endCursor` or an edge's `cursor`); "
+                    "omit for the first page."
+                )
+            ),
+        ] = None,
     ) -> ProductConnection | None:
         listing = await resolvers.listing.list_products(info.context, category, first, after)
         return ProductConnection.from_listing(listing)
 
-    @strawberry.field
-    async def category(self, info: Info, id: strawberry.ID) -> Category | None:
+    @strawberry.field(
+        description="A category by id; null with NOT_FOUND when the catalog has no such category."
+    )
+    async def category(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The category's id, e.g. c3.")
+        ],
+    ) -> Category | None:
         return Category.from_record(await resolvers.products.find_category(info.context, id))
 
     @strawberry.field(description="One order; only its owner and admins may see it.")
-    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+    async def order(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The order's id, e.g. o1.")],
+    ) -> Order | None:
         return Order.from_record(await resolvers.orders.find_order(info.context, id))
 
     @strawberry.field(
@@ -74,7 +120,15 @@ class Query:
     async def recommendations(
         self,
         info: Info,
-        first: int = 10,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description=(
+                    f"How many products, 1 to {resolvers.recommendations.MAX_RECOMMENDATIONS}; "
+                    "fewer when the catalog no longer has some of those picked."
+                )
+            ),
+        ] = 10,
         limit: Annotated[
             int | None,
             strawberry.argument(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 import resolvers.products
+import resolvers.reviews
 import resolvers.users
 from clients.reviews import ReviewRecord
 from schema.cache_control import public
@@ -20,10 +21,12 @@ if TYPE_CHECKING:
 
 @strawberry.type(description="One user's opinion of one product.", directives=[public(30)])
 class Review:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The review's id, e.g. r1.")
     rating: int = strawberry.field(description="From 1 (worst) to 5 (best).")
-    body: str
-    created_at: datetime
+    body: str = strawberry.field(description="What the reviewer wrote.")
+    created_at: datetime = strawberry.field(
+        description="When it was written, e.g. 2024-01-02T03:04:05+00:00."
+    )
     author_id: strawberry.Private[str]
     product_id: strawberry.Private[str]
 
@@ -47,7 +50,9 @@ class Review:
 
         return User.from_record(await resolvers.users.get_user(info.context, self.author_id))
 
-    @strawberry.field
+    @strawberry.field(
+        description="The product reviewed; null with NOT_FOUND when the catalog no longer has it."
+    )
     async def product(
         self, info: Info
     ) -> Annotated[Product, strawberry.lazy("schema.products")] | None:
@@ -60,6 +65,10 @@ class Review:
 
 @strawberry.input(description="A review to write as the signed-in caller.")
 class AddReviewInput:
-    product_id: strawberry.ID
+    product_id: strawberry.ID = strawberry.field(
+        description="The id of the product reviewed, e.g. p1."
+    )
     rating: int = strawberry.field(description="From 1 to 5.")
-    body: str = strawberry.field(description="The text, at most 5,000 characters.")
+    body: str = strawberry.field(
+        description=f"The text, at most {resolvers.reviews.MAX_BODY:,} characters."
+    )

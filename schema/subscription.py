@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from typing import Annotated
 
 import strawberry
 
@@ -13,7 +14,7 @@ from schema.info import Info
 from schema.orders import Order
 
 
-@strawberry.type
+@strawberry.type(description="The streaming entry points, over a WebSocket.")
 class Subscription:
     @strawberry.subscription(
         description=(
@@ -22,7 +23,13 @@ class Subscription:
             "`order`."
         )
     )
-    async def order_status(self, info: Info, order_id: strawberry.ID) -> AsyncGenerator[Order]:
+    async def order_status(
+        self,
+        info: Info,
+        order_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The order's id, e.g. o1.")
+        ],
+    ) -> AsyncGenerator[Order]:
         return _orders(await resolvers.orders.watch_order(info.context, order_id))
 
 

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 @strawberry.enum(description="Loyalty tier of a user.")
 class Tier(Enum):
-    GOLD = "gold"
-    SILVER = "silver"
-    STANDARD = "standard"
+    GOLD = strawberry.enum_value("gold", description="The highest tier.")
+    SILVER = strawberry.enum_value("silver", description="The middle tier.")
+    STANDARD = strawberry.enum_value("standard", description="The base tier.")
 
 
 def _owners_only(description: str, *directives: object) -> Any:
@@ -47,7 +47,7 @@ def _owners_only(description: str, *directives: object) -> Any:
     )
 )
 class User:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The user's id, e.g. u1; public.")
     name: str = strawberry.field(
         description="The name shown with the user's reviews.", directives=[PERSONAL]
     )
@@ -76,7 +76,12 @@ class User:
         extensions=allowed(IsSelfOrAdmin()),
     )
     async def orders(
-        self, info: Info, first: int = 5
+        self,
+        info: Info,
+        first: Annotated[
+            int,
+            strawberry.argument(description=f"How many orders, 1 to {resolvers.users.MAX_ORDERS}."),
+        ] = 5,
     ) -> list[Annotated[Order, strawberry.lazy("schema.orders")]] | None:
         from schema.orders import Order
 
@@ -89,7 +94,14 @@ class User:
         )
     )
     async def reviews(
-        self, info: Info, first: int = 5
+        self,
+        info: Info,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description=f"How many reviews, 1 to {resolvers.users.MAX_REVIEWS}."
+            ),
+        ] = 5,
     ) -> list[Annotated[Review, strawberry.lazy("schema.reviews")]] | None:
         from schema.reviews import Review
 

@@ -140,17 +140,17 @@ def committed_with(tmp_path: Path, old: str, new: str) -> Path:
             "(FIELD_REMOVED)",
         ),
         (
-            "product(id: ID!)",
-            "product(id: ID)",
+            "    id: ID!\n  ): Product\n",
+            "    id: ID\n  ): Product\n",
             1,
             "breaking: Argument Query.product(id:) has changed type from ID to ID! "
             "(ARG_CHANGED_KIND)",
         ),
         (
-            "  imageUrl: String\n",
+            '  """Stock-keeping unit, e.g. SKU-00001."""\n  sku: String!\n',
             "",
             0,
-            "safe: Field Product.imageUrl was added (FIELD_ADDED)",
+            "safe: Field Product.sku was added (FIELD_ADDED)",
         ),
     ],
     ids=["removed field", "argument made non-null", "added field"],
