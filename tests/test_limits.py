@@ -116,6 +116,8 @@ AT_THE_BOUNDARY = [
     ("BFF_MAX_COST", "estimated cost", 7, "{ products(first: 2) { edges { node { id } } } }"),
     # A comma is not a token: { product ( id : "p1" ) { id name } } is 12.
     ("BFF_MAX_TOKENS", "tokens", 12, '{ product(id: "p1") { id, name } }'),
+    # Comments are counted apart, against the same setting: 12 of them before 11 tokens.
+    ("BFF_MAX_TOKENS", "comments", 12, "#\n" * 12 + '{ product(id: "p1") { id } }'),
 ]
 BOUNDARY_IDS = [limit for _, limit, _, _ in AT_THE_BOUNDARY]
 
