@@ -1,8 +1,9 @@
 """Assembles one demo service: its contract routes behind the gate, health and admin.
 
 Every contract route passes through a `Gate` that first records the request in the
-service's `Stats` and then applies its `Faults`; `/healthz` and `/_demo/*` bypass
-both, so probes and test bookkeeping neither count nor fail.
+service's `Stats` and then applies its `Faults` (a test's hold first, if it set one);
+`/healthz` and `/_demo/*` bypass both, so probes and test bookkeeping neither count
+nor fail.
 
 The gate honours the caller's deadline: when a request says how long its caller
 will wait (`X-Request-Timeout-Ms`) and the injected delay is longer, the service
@@ -74,6 +75,7 @@ class Gate:
         self.stats.record(self.template, scope)
         self.stats.entered()
         try:
+            await self.faults.hold.enter()
             await self._disturbed(scope, receive, send)
         finally:
             self.stats.left()

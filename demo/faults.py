@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from demo.hold import Hold
+
 # The knobs, in the order the environment, the command line and the JSON use them.
 SETTINGS: Final = (
     "latency_ms",
@@ -39,7 +41,8 @@ class Faults:
     Every answered request waits `latency_ms` plus a uniform 0..`jitter_ms`; a share
     `hang_rate` additionally waits `hang_seconds` (by default far beyond any caller's
     timeout); a share `error_rate` is then answered `503`, with a `Retry-After` of
-    `retry_after_s` seconds when that is not zero.
+    `retry_after_s` seconds when that is not zero. Before all that, `hold` may keep a
+    request waiting until a test releases it (`demo.hold`).
     """
 
     latency_ms: float = 0.0
@@ -49,6 +52,7 @@ class Faults:
     hang_seconds: float = 300.0
     retry_after_s: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
+    hold: Hold = field(default_factory=Hold, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in SETTINGS:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bff.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE
 from demo.services import build_services
 from tests.harness import Clock, running_bff, signed_in
@@ -117,3 +119,50 @@ async def test_a_placed_order_shows_in_the_next_request() -> None:
 
     available = before.data["product"]["stock"]["available"]
     assert after.data["product"]["stock"]["available"] == available - 1
+
+
+# A public field beside the caller's own name, the private part reached only through a
+# fragment: the policy must read inside fragments, or Ada's name goes to everyone.
+PRIVATE_INSIDE_FRAGMENTS = {
+    "named": """
+      { product(id: "p1") { name } ...Me }
+      fragment Me on Query { me { name } }
+    """,
+    "inline": '{ product(id: "p1") { name } ... on Query { me { name } } }',
+    "inline without a type": """
+      { product(id: "p1") { name } ... @include(if: true) { me { name } } }
+    """,
+    "nested named": """
+      { product(id: "p1") { name } ...Outer }
+      fragment Outer on Query { ...Me }
+      fragment Me on Query { me { name } }
+    """,
+    "inline inside named": """
+      { product(id: "p1") { name } ...Outer }
+      fragment Outer on Query { ... on Query { me { name } } }
+    """,
+    "named inside inline": """
+      { product(id: "p1") { name } ... on Query { ...Me } }
+      fragment Me on Query { me { name } }
+    """,
+}
+
+
+@pytest.mark.parametrize("planned", ["true", "false"], ids=["planned", "field-by-field"])
+@pytest.mark.parametrize(
+    "document", PRIVATE_INSIDE_FRAGMENTS.values(), ids=PRIVATE_INSIDE_FRAGMENTS
+)
+async def test_private_fields_inside_fragments_keep_the_answer_private(
+    planned: str, document: str
+) -> None:
+    async with running_bff({"BFF_PLANNED_EXECUTION": planned}) as bff:
+        ada = await bff.query(document, headers=signed_in("u1"))
+        bob = await bff.query(document, headers=signed_in("u2"))
+        anonymous = await bff.query(document)
+
+    assert ada.data["me"]["name"] == "Ada Lovelace"
+    assert ada.headers["cache-control"] == "private, max-age=30"
+    assert bob.data["me"]["name"] != "Ada Lovelace"
+    assert anonymous.data == {"product": ada.data["product"], "me": None}
+    assert "age" not in bob.headers
+    assert "age" not in anonymous.headers

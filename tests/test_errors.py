@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
-from tests.harness import Harness, signed_in
+from demo.services import build_services
+from tests.harness import Harness, running_bff, signed_in
 
 
 def admin() -> dict[str, str]:
@@ -127,32 +127,59 @@ async def test_ids_that_are_not_ids_are_refused_without_harming_siblings(
 
 
 async def test_waiting_for_a_connection_counts_against_the_timeout() -> None:
-    from demo.services import build_services
-    from tests.harness import running_bff
-
     demo = build_services()
-    demo["inventory"].faults.hang_rate = 1.0
+    inventory = demo["inventory"]
     env = {
-        "BFF_INVENTORY_TIMEOUT_MS": "300",
-        "BFF_DOWNSTREAM_MAX_CONNECTIONS": "2",
+        "BFF_INVENTORY_MAX_CONNECTIONS": "1",
+        # The holder may keep inventory's one slot as long as the test likes; each
+        # waiter has a third of a second in all, slot or no slot.
+        "BFF_INVENTORY_TIMEOUT_MS": "60000",
+        "BFF_OPERATION_BUDGETS": "Holder=60000,Waiter=300",
         # One attempt each and no breaker: only the wait for a slot is under test.
         "BFF_RETRY_ATTEMPTS": "1",
         "BFF_BREAKER": "false",
+        "BFF_RESPONSE_CACHE": "false",
     }
+    debug = {"x-bff-debug": "1"}
     async with running_bff(env, demo=demo) as bff:
-        started = time.monotonic()
-        replies = await asyncio.gather(
-            *(
-                bff.query(
-                    "query P($id: ID!) { product(id: $id) { stock { available } } }",
-                    {"id": f"p{n}"},
-                )
-                for n in range(1, 9)
-            )
+        inventory.faults.hold.catch(1)
+        holder = asyncio.create_task(
+            bff.query(_stock_query("Holder"), {"id": "p1"}, operation_name="Holder")
         )
-        elapsed = time.monotonic() - started
+        await inventory.faults.hold.caught(1)
+        try:
+            # Ten seconds: never reached, unless waiters queue for the slot the test holds.
+            async with asyncio.timeout(10):
+                waiters = await asyncio.gather(
+                    *(
+                        bff.query(
+                            _stock_query("Waiter"),
+                            {"id": f"p{n}"},
+                            headers=debug,
+                            operation_name="Waiter",
+                        )
+                        for n in range(2, 5)
+                    )
+                )
+            still_holding = not holder.done()
+        finally:
+            await inventory.faults.hold.release()
+        held = await holder
 
-    assert [reply.codes() for reply in replies] == [["DOWNSTREAM_TIMEOUT"]] * 8
-    # Eight hanging calls through two connection slots: each gives up after 0.3 s
-    # instead of queueing behind the others (which would take 1.2 s and more).
-    assert elapsed < 1.0
+    # Each waiter gave up at its deadline while the slot was still taken: it was sent
+    # on its way (not refused beforehand) but never reached the service.
+    assert still_holding
+    for reply in waiters:
+        assert reply.codes() == ["DOWNSTREAM_TIMEOUT"]
+        (call,) = [
+            c
+            for c in reply.body["extensions"]["debug"]["downstream"]
+            if c["service"] == "inventory"
+        ]
+        assert (call["source"], call["error"]) == ("network", "DOWNSTREAM_TIMEOUT")
+    assert inventory.stats.total() == 1
+    assert held.data["product"]["stock"] is not None
+
+
+def _stock_query(name: str) -> str:
+    return f"query {name}($id: ID!) {{ product(id: $id) {{ stock {{ available }} }} }}"

@@ -40,19 +40,23 @@ async def test_a_hanging_service_takes_only_its_own_connections() -> None:
 
 async def test_operations_beyond_the_in_flight_cap_are_refused_at_once() -> None:
     demo = build_services(ALL_NAMES)
-    demo["catalog"].faults.latency_ms = 200
+    catalog = demo["catalog"].faults.hold
     env = {"BFF_MAX_IN_FLIGHT": "2", "BFF_RESPONSE_CACHE": "false"}
     async with running_bff(env, demo=demo) as bff:
-        replies = await asyncio.gather(
-            *(bff.run(PRODUCT_PAGE, id=f"p{number}") for number in range(1, 6))
-        )
+        # Two operations in flight, held at the catalog until the others have been turned away.
+        catalog.catch(2)
+        running = [asyncio.create_task(bff.run(PRODUCT_PAGE, id=f"p{n}")) for n in (1, 2)]
+        await catalog.caught(2)
+        shed = await asyncio.gather(*(bff.run(PRODUCT_PAGE, id=f"p{n}") for n in (3, 4, 5)))
+        await catalog.release()
+        answered = await asyncio.gather(*running)
         after = await bff.run(PRODUCT_PAGE, id="p1")
         metrics = await bff.metrics()
 
-    answered = [reply for reply in replies if reply.status == 200]
-    shed = [reply for reply in replies if reply.status == 503]
-    assert (len(answered), len(shed)) == (2, 3)
+    assert [reply.status for reply in answered] == [200, 200]
+    assert all("errors" not in reply.body for reply in answered)
     for reply in shed:
+        assert reply.status == 503
         assert reply.headers["retry-after"] == "1"
         assert reply.headers["cache-control"] == "no-store"
         assert reply.body == {

@@ -159,11 +159,14 @@ async def test_concurrent_identical_reads_share_one_call(
 async def test_a_cancelled_caller_does_not_cancel_the_shared_call(
     clients: Clients, demo: dict[str, DemoService]
 ) -> None:
-    demo["catalog"].faults.latency_ms = 50
+    hold = demo["catalog"].faults.hold
+    hold.catch(1)
     impatient = asyncio.ensure_future(clients.catalog.get_category("c6"))
     patient = asyncio.ensure_future(clients.catalog.get_category("c6"))
-    await asyncio.sleep(0.01)
+    await hold.caught(1)  # the shared call is under way
     impatient.cancel()
+    await asyncio.gather(impatient, return_exceptions=True)
+    await hold.release()
 
     assert (await patient).id == "c6"
     assert impatient.cancelled()

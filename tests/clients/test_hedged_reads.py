@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from clients.base import PerId
 from clients.breaker import State
 from clients.errors import Timeout
 from clients.hedging import HedgePolicy
 from clients.http import ServiceConfig, open_http
-from clients.inventory import InventoryClient
+from clients.inventory import InventoryClient, StockRecord
 from clients.resilience import Resilience, ResiliencePolicy
 from clients.retry import BudgetPolicy, RetryPolicy
 from demo.services import DemoService, build_services
@@ -47,17 +48,13 @@ def inventory_client(service: DemoService, events: Events, budget: BudgetPolicy)
     return InventoryClient("inventory", http, config, resilience=resilience)
 
 
-async def hang_first_request(service: DemoService) -> None:
-    """Let exactly the next request reach the service and hang there."""
+async def read_with_its_first_request_held(
+    client: InventoryClient, service: DemoService
+) -> PerId[StockRecord]:
+    """Read p7's stock while the service holds the read's first request (never answered)."""
     service.stats.reset()
-    service.faults.hang_rate = 1.0
-    for _ in range(5000):
-        if service.stats.total():
-            break
-        await asyncio.sleep(0.001)
-    else:
-        raise AssertionError("the request never reached the service")
-    service.faults.hang_rate = 0.0
+    service.faults.hold.catch(1)
+    return await asyncio.wait_for(client.get_stock(["p7"]), 5)
 
 
 async def test_a_late_read_is_hedged_and_the_first_answer_wins() -> None:
@@ -67,14 +64,12 @@ async def test_a_late_read_is_hedged_and_the_first_answer_wins() -> None:
     for number in range(1, 21):  # teach the tracker what a normal answer takes
         await client.get_stock([f"p{number}"])
 
-    read = asyncio.create_task(client.get_stock(["p7"]))
-    await hang_first_request(service)
-    stock = await asyncio.wait_for(read, 5)
+    stock = await read_with_its_first_request_held(client, service)
 
     record = stock["p7"]
     assert not isinstance(record, Exception)
     assert record.product_id == "p7"
-    assert service.stats.total() == 2  # the hanging request and its hedge
+    assert service.stats.total() == 2  # the held request and its hedge
     assert events.hedges == 1
 
 
@@ -85,9 +80,7 @@ async def test_without_budget_a_late_read_is_not_hedged() -> None:
     for number in range(1, 21):
         await client.get_stock([f"p{number}"])
 
-    read = asyncio.create_task(client.get_stock(["p7"]))
-    await hang_first_request(service)
-    stock = await asyncio.wait_for(read, 5)
+    stock = await read_with_its_first_request_held(client, service)
 
     assert isinstance(stock["p7"], Timeout)
     assert service.stats.total() == 1
@@ -99,9 +92,7 @@ async def test_a_read_is_not_hedged_before_its_route_has_a_track_record() -> Non
     events = Events()
     client = inventory_client(service, events, BudgetPolicy())
 
-    read = asyncio.create_task(client.get_stock(["p7"]))
-    await hang_first_request(service)
-    stock = await asyncio.wait_for(read, 5)
+    stock = await read_with_its_first_request_held(client, service)
 
     assert isinstance(stock["p7"], Timeout)
     assert service.stats.total() == 1

@@ -159,20 +159,52 @@ def test_a_failed_probe_opens_the_breaker_again() -> None:
     assert changes[-3:] == [("half-open", "open"), ("open", "half-open"), ("half-open", "closed")]
 
 
-def test_a_call_admitted_before_a_state_change_cannot_flip_the_new_state() -> None:
+def test_calls_admitted_while_closed_cannot_reopen_a_half_open_breaker() -> None:
     clock = Clock()
     circuit = breaker(clock, [])
-    late = circuit.acquire()
-    assert late is not None
+    # As many slow calls as the window needs to judge, admitted before the circuit opened.
+    late = [circuit.acquire() for _ in range(4)]
     for _ in range(4):
         call(circuit, ok=False)
     clock.now += 5
     probe = circuit.acquire()
     assert probe is not None
     assert state(circuit) == "half-open"
-    circuit.release(late, ok=False)  # from the closed era: ignored
+
+    for ticket in late:
+        assert ticket is not None
+        circuit.release(ticket, ok=False)  # of the closed era: ignored
     assert state(circuit) == "half-open"
     circuit.release(probe, ok=True)
+    assert call(circuit, ok=True)
+    assert state(circuit) == "closed"
+
+
+def test_a_probe_of_an_earlier_half_open_round_counts_for_nothing() -> None:
+    clock = Clock()
+    circuit = breaker(clock, [])
+    for _ in range(4):
+        call(circuit, ok=False)
+    clock.now += 5
+    stale, failing = circuit.acquire(), circuit.acquire()
+    assert stale is not None
+    assert failing is not None
+    circuit.release(failing, ok=False)
+    assert state(circuit) == "open"
+    clock.now += 5
+    first = circuit.acquire()
+    assert first is not None
+    assert state(circuit) == "half-open"
+
+    # The stale probe ends inside the new round: it frees no probe slot and is no success.
+    circuit.release(stale, ok=True)
+    second = circuit.acquire()
+    assert second is not None
+    assert circuit.acquire() is None  # still two probes at a time
+    circuit.release(first, ok=True)
+    assert state(circuit) == "half-open"
+    circuit.release(second, ok=True)
+    assert state(circuit) == "closed"
 
 
 def test_a_disabled_breaker_admits_everything() -> None:

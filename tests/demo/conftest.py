@@ -17,8 +17,7 @@ def data() -> DemoData:
 
 @pytest.fixture
 def services() -> dict[str, DemoService]:
-    # Short status steps so that order event streams finish within a test.
-    return build_services(order_step_seconds=0.1)
+    return build_services()
 
 
 @pytest.fixture

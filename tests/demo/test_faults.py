@@ -159,3 +159,26 @@ async def test_faults_can_change_while_running(accounts: httpx.AsyncClient) -> N
     assert (await accounts.get("/users/u1")).status_code == 503
     await accounts.put("/_demo/faults", json={"error_rate": 0})
     assert (await accounts.get("/users/u1")).status_code == 200
+
+
+async def test_a_hold_keeps_the_caught_requests_until_released(connect: Connect) -> None:
+    services = build_services(["accounts"])
+    hold, stats = services["accounts"].faults.hold, services["accounts"].stats
+    client = connect(services["accounts"])
+    hold.catch(2)
+    held = [asyncio.create_task(client.get(f"/users/u{n}")) for n in (1, 2)]
+    await hold.caught(2)
+    passing = await client.get("/users/u3")  # the third is not caught
+    hold.catch(1)
+    given_up = asyncio.create_task(client.get("/users/u4"))
+    await hold.caught(3)
+    given_up.cancel()  # its caller gives up: it leaves the hold
+    await asyncio.gather(given_up, return_exceptions=True)
+
+    assert not any(task.done() for task in held)
+    assert stats.in_flight == 2
+    await hold.release()
+    answers = await asyncio.gather(*held)
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert passing.status_code == 200
+    assert stats.by_route()["GET /users/{id}"] == 4

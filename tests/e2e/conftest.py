@@ -17,10 +17,21 @@ from demo.launch import DemoProcess, free_port, stop
 
 @pytest.fixture(scope="session")
 def bff_url(_shared_stack: DemoProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`bff serve` in a child process over the loopback demo stack; yields its base URL."""
+    """`bff serve` over the loopback demo stack, shared by the session; yields its base URL.
+
+    Its caches and metrics hold whatever earlier tests left: a test that counts
+    downstream calls or reads metrics takes `own_bff_url` instead.
+    """
     log = tmp_path_factory.mktemp("bff") / "bff.log"
-    # One worker: each worker has caches of its own, and the tests count calls.
     with serving_bff(_shared_stack, log, BFF_WORKERS="1") as url:
+        yield url
+
+
+@pytest.fixture
+def own_bff_url(_shared_stack: DemoProcess, tmp_path: Path) -> Iterator[str]:
+    """`bff serve` for this test alone: its caches and metrics start empty."""
+    # One worker: each worker has caches of its own, and the tests count calls.
+    with serving_bff(_shared_stack, tmp_path / "bff.log", BFF_WORKERS="1") as url:
         yield url
 
 

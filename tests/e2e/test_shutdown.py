@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -27,7 +28,11 @@ from tests.e2e.conftest import wait_until_ready
 
 pytestmark = pytest.mark.e2e
 
-DELAY_S = 1.5
+LONG_DELAY_MS = "60000"
+"""A drain delay longer than any test: a second SIGTERM ends it when the test says."""
+PATIENCE_S = 30
+"""How long a test waits for what must happen (never reached when all is well)."""
+STRAGGLER = 999_999
 
 
 def post_product_page(client: httpx.Client, number: int) -> tuple[str, bool]:
@@ -61,6 +66,19 @@ def _serve(stack: DemoProcess, port: int, **settings: str) -> subprocess.Popen[s
     )
 
 
+def asked_inventory_for(stack: DemoProcess, product_id: str) -> bool:
+    items = httpx.get(f"{stack.url('inventory')}/_demo/requests").json()["items"]
+    return any(item["query"] == f"productIds={product_id}" for item in items)
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    """Poll `condition` until it holds; fail after `PATIENCE_S` (never reached when all is well)."""
+    deadline = time.monotonic() + PATIENCE_S
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
+
+
 def test_sigterm_drains_in_flight_requests_and_closes_connections(
     stack: DemoProcess, tmp_path: Path
 ) -> None:
@@ -71,17 +89,19 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(
     process = _serve(
         stack,
         port,
-        BFF_SHUTDOWN_DELAY_MS=str(int(DELAY_S * 1000)),
+        BFF_SHUTDOWN_DELAY_MS=LONG_DELAY_MS,
         BFF_RESPONSE_CACHE="false",
         # Flushed only every minute: the events reach the file because shutdown flushes them.
         BFF_USAGE_FILE=str(tmp_path / "usage.jsonl"),
         BFF_USAGE_FLUSH_MS="60000",
     )
+    removed = threading.Event()  # what a load balancer does once /readyz fails
+    threads: list[threading.Thread] = []
     try:
         wait_until_ready(url, process)
         outcomes: Counter[str] = Counter()
         closing_answers = 0
-        removed = threading.Event()  # what a load balancer does once /readyz fails
+        answered_once = threading.Semaphore(0)
         lock = threading.Lock()
 
         def client_loop(worker: int) -> None:
@@ -94,52 +114,59 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(
                     with lock:
                         outcomes[outcome] += 1
                         closing_answers += closing
+                    if number == worker * 1000 + 1:
+                        answered_once.release()
 
-        workers = [threading.Thread(target=client_loop, args=(n,)) for n in range(1, 13)]
-        for worker in workers:
-            worker.start()
-        time.sleep(1.0)
-        readiness: list[int] = []
-
-        def balancer() -> None:
-            while not removed.is_set():
-                try:
-                    readiness.append(httpx.get(f"{url}/readyz", timeout=2).status_code)
-                except httpx.TransportError:
-                    readiness.append(0)
-                if readiness[-1] != 200:
-                    removed.set()
-                time.sleep(0.05)
+        threads += [threading.Thread(target=client_loop, args=(n,)) for n in range(1, 13)]
+        for thread in threads:
+            thread.start()
+        for _ in threads:  # from here on, every worker always has a request in flight
+            assert answered_once.acquire(timeout=PATIENCE_S)
 
         process.send_signal(signal.SIGTERM)
-        sent_at = time.monotonic()
-        watcher = threading.Thread(target=balancer)
-        watcher.start()
-        # A straggler the balancer had already routed: it starts late in the delay
-        # and is still running when the server stops accepting connections.
-        time.sleep(DELAY_S - 0.3)
-        with httpx.Client(base_url=url) as client:
-            straggler = post_product_page(client, 999_999)
-        for thread in (*workers, watcher):
-            thread.join(timeout=30)
-        process.wait(timeout=30)
-        exited_after = time.monotonic() - sent_at
-        output = process.stdout.read() if process.stdout else ""
+        assert process.stdout is not None
+        output: list[str] = []
+        for line in process.stdout:  # the server's own word that draining has started
+            output.append(line)
+            if "draining" in line:
+                break
+        # The balancer's view: the server still answers, and says it is not ready.
+        readiness = httpx.get(f"{url}/readyz", timeout=PATIENCE_S).status_code
+        removed.set()
+        # A straggler the balancer had already routed arrives during the delay, and is
+        # still running when a second SIGTERM ends the delay and the listener closes.
+        straggler: list[tuple[str, bool]] = []
+
+        def send_straggler() -> None:
+            with httpx.Client(base_url=url) as client:
+                straggler.append(post_product_page(client, STRAGGLER))
+
+        threads.append(threading.Thread(target=send_straggler))
+        threads[-1].start()
+        late = threads[-1]
+        wait_for(
+            lambda: asked_inventory_for(stack, f"p{STRAGGLER % 5000 + 1}") or not late.is_alive()
+        )
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=PATIENCE_S)
+        output += process.stdout.readlines()
     finally:
+        removed.set()
         if process.poll() is None:
             process.kill()
             process.wait()
+        for thread in threads:
+            thread.join(timeout=PATIENCE_S)
         if process.stdout is not None:
             process.stdout.close()
 
-    assert readiness[-1] == 503  # readiness failed first: the server still answered
-    assert straggler == ("answered", True)
+    assert readiness == 503
+    assert straggler == [("answered", True)]
     assert set(outcomes) == {"answered"}, outcomes
     assert outcomes["answered"] >= 12
     assert closing_answers >= 1  # answers during the drain asked clients to reconnect
-    assert exited_after >= DELAY_S
     assert process.returncode in (0, -signal.SIGTERM)
-    assert "draining" in output
+    assert any("draining" in line for line in output)
     events = [orjson.loads(line) for line in (tmp_path / "usage.jsonl").read_bytes().splitlines()]
     answered = [e for e in events if e["operation"] == "ProductPage" and e["outcome"] == "ok"]
     assert len(answered) == outcomes["answered"] + 1  # the straggler too
@@ -147,8 +174,8 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(
 
 def test_sigterm_closes_websockets_with_going_away(stack: DemoProcess) -> None:
     port = free_port()
-    # Long enough that the server's own shutdown (close code 1012) comes last.
-    process = _serve(stack, port, BFF_SHUTDOWN_DELAY_MS="2000", BFF_USAGE_SINK="none")
+    # The server's own shutdown (close code 1012) comes only with the second SIGTERM.
+    process = _serve(stack, port, BFF_SHUTDOWN_DELAY_MS=LONG_DELAY_MS, BFF_USAGE_SINK="none")
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", process)
         with connect(
@@ -161,7 +188,8 @@ def test_sigterm_closes_websockets_with_going_away(stack: DemoProcess) -> None:
             process.send_signal(signal.SIGTERM)
             with pytest.raises(ConnectionClosed) as closed:
                 socket.recv(timeout=10)
-        process.wait(timeout=30)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=PATIENCE_S)
     finally:
         if process.poll() is None:
             process.kill()
