@@ -108,12 +108,12 @@ async def _body(request: Request, max_bytes: int) -> bytes:
 
 
 def _too_large(max_bytes: int) -> RequestFailure:
-    return failure(
-        413,
-        "REQUEST_TOO_LARGE",
+    error = GraphQLError(
         f"The request is larger than {max_bytes} bytes, over the limit (set by "
         "BFF_MAX_BODY_BYTES).",
+        extensions={"limit": "body bytes", "maximum": max_bytes},
     )
+    return RequestFailure(413, "REQUEST_TOO_LARGE", [error])
 
 
 def _validated(fields: Mapping[str, object]) -> GraphQLRequest:

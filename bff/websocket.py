@@ -243,7 +243,7 @@ class Session:
         text = received.get("text")
         if not isinstance(text, str):
             raise ProtocolError("Invalid message received: send JSON in text frames")
-        if len(text) > self.rules.max_message_bytes:
+        if oversized(text, self.rules.max_message_bytes):
             raise ProtocolError("Message too big", CloseCode.TOO_BIG)
         return parse(text)
 
@@ -388,6 +388,13 @@ class Session:
 
 def _too_many(whose: str, maximum: int) -> str:
     return f"Too many WebSockets {whose} (at most {maximum}): close one, then retry"
+
+
+def oversized(text: str, max_bytes: int) -> bool:
+    """Whether a text message is over `max_bytes` once in UTF-8 (1 to 4 bytes a character)."""
+    if len(text) > max_bytes:
+        return True
+    return len(text) * 4 > max_bytes and len(text.encode("utf-8", "surrogatepass")) > max_bytes
 
 
 def _authorization(payload: Mapping[str, object]) -> str | None:

@@ -206,4 +206,8 @@ async def test_a_request_one_byte_over_the_size_limit_is_refused(how: str) -> No
 
     assert response.status_code == 413
     (error,) = response.json()["errors"]
-    assert error["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    assert error["extensions"] == {
+        "code": "REQUEST_TOO_LARGE",
+        "limit": "body bytes",
+        "maximum": MAX_BODY_BYTES,
+    }

@@ -10,6 +10,7 @@ import pytest
 
 from bff.examples import ORDER_STATUS as FOLLOW_EXAMPLE
 from bff.examples import PLACE_ORDER
+from bff.websocket import oversized
 from tests.harness import Json, sample, signed_in
 from tests.sockets import Socket, Stack, eventually, subscribable_bff
 
@@ -410,3 +411,12 @@ async def test_rate_limits_charge_each_subscription_its_cost() -> None:
     assert status_of(first) == "PLACED"
     assert limited["id"] == "2"
     assert codes_of(limited) == ["RATE_LIMITED"]
+
+
+@pytest.mark.parametrize(
+    ("text", "over"),
+    [("a" * 100, False), ("a" * 101, True), ("€" * 33, False), ("€" * 34, True)],
+    ids=["ascii at the limit", "ascii past it", "3-byte text at the limit", "past it"],
+)
+def test_a_message_is_measured_in_bytes_not_characters(text: str, over: bool) -> None:
+    assert oversized(text, 100) is over
