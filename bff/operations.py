@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -205,10 +206,18 @@ class Operations:
         self._outcomes[key] = _Kept(outcome, size)
 
     def _outcome(self, query: str, operation_name: str | None) -> Outcome:
+        # A syntax tree is tens of thousands of young objects: collections while it is
+        # built would scan it again and again, holding the interpreter from the event
+        # loop. Trees hold no cycles, so what is not kept is freed without a collection.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             return self._prepare(query, operation_name)
         except RequestFailure as refused:
             return refused.refusal
+        finally:
+            if collecting:
+                gc.enable()
 
     def _prepare(self, query: str, operation_name: str | None) -> Prepared:
         with self._tracer.start_as_current_span("graphql.parse"):
