@@ -65,7 +65,10 @@ SCHEMA: GraphQLSchema = build_schema(
 )
 """The SDL a client is given, which the fuzzer generates from."""
 
-EXTREME_INTS = (999_999_999, 2**31 - 1, -(2**31), -1, 0, 2**31, 2**53 + 1, 2**64, -(10**30))
+EXTREME_INTS = (
+    *(999_999_999, 2**31 - 1, -(2**31), -1, 0),
+    *(2**31, 2**53 + 1, 2**63, 2**64, 10**30, -(10**30)),
+)
 """Integers at and past the edges of GraphQL's 32-bit `Int` and of machine words."""
 DEMO_IDS = {
     "Product": ("p1", "p2", "p3"),
@@ -108,19 +111,16 @@ _header_values = (
     | st.text(max_size=8)
 )
 _forged_tokens = st.builds(
-    lambda header, claims, signature: (
-        ".".join(
-            base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
-            for part in (header, claims)
-        )
-        + f".{signature}"
+    lambda header, claims, signature: ".".join(
+        base64.urlsafe_b64encode(part).rstrip(b"=").decode()
+        for part in (json.dumps(header).encode(), json.dumps(claims).encode(), signature)
     ),
     st.fixed_dictionaries(
-        {"alg": st.sampled_from(("RS256", "ES256", "HS256", "none")) | _header_values},
+        {"alg": _header_values | st.sampled_from(("RS256", "ES256", "HS256", "none"))},
         optional={"kid": _header_values, "typ": st.just("JWT")},
     ),
     st.dictionaries(st.sampled_from(("sub", "iss", "aud", "exp", "nbf", "roles")), _json),
-    st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", max_size=40),
+    st.binary(max_size=64),
 ) | st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40)
 """Bearer tokens the BFF must refuse: unsigned, mis-signed, odd headers (`kid`, `alg`)."""
 
@@ -204,7 +204,7 @@ class _Rewriter(Visitor):
             # Mostly entities that exist, so that the fields below them resolve too.
             value = StringValueNode(value=self._draw(_demo_ids(node.name.value, field.type)))
         extreme = _value_for(type_)
-        if _one_in(4, self._draw) and not extreme.is_empty:
+        if _one_in(3, self._draw) and not extreme.is_empty:
             value = _literal(self._draw(extreme))
         elif _one_in(3, self._draw):
             as_sent = value_from_ast_untyped(value)
@@ -368,7 +368,7 @@ def requests(draw: st.DrawFn) -> Sent:
     headers = {
         "accept": draw(st.sampled_from(("application/graphql-response+json", "application/json")))
     }
-    caller = draw(st.sampled_from((None, "u1", "u2", ADMIN, "forged")))
+    caller = draw(st.sampled_from((None, "u1", ADMIN, "forged")))
     if caller == "forged":
         headers["authorization"] = "Bearer " + draw(_forged_tokens)
         caller = None
