@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# graphql-js, pinned in tests/js, for the tests that fetch the schema as JS tools do.
+JS_PACKAGES := tests/js/node_modules/.package-lock.json
 
-.PHONY: demo test bench chaos lint typecheck pytest clean
+.PHONY: demo test bench chaos lint typecheck pytest system-tools clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -33,9 +35,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+system-tools:
 	scripts/system-tools
+
+# Installed after the system tools (which bring Node.js when it is missing). If npm
+# cannot install them, the graphql-js test fails saying so; the others still run.
+$(JS_PACKAGES): tests/js/package-lock.json | system-tools
+	npm ci --prefix tests/js --no-audit --no-fund || echo "tests/js: npm ci failed; the graphql-js test will fail" >&2
+
+pytest: $(STAMP) system-tools $(JS_PACKAGES)
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/js/node_modules
