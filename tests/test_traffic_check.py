@@ -35,7 +35,14 @@ def _old_schema(tmp_path: Path, *, product_fields: str = "", product_argument: s
         sdl = re.sub(
             r"^(type Product\b[^\n]*\{\n)", r"\g<1>" + product_fields, sdl, count=1, flags=re.M
         )
-    sdl = sdl.replace("product(id: ID!): Product", f"product(id: {product_argument}): Product", 1)
+    # Query.product's `id`, as printed with its description: the change must take.
+    sdl, changed = re.subn(
+        r'(\n  product\(\n    """[^"]*"""\n    id: )ID!(\n  \): Product)',
+        rf"\g<1>{product_argument}\g<2>",
+        sdl,
+        count=1,
+    )
+    assert changed == 1, "Query.product(id:) is no longer printed as this expects"
     path = tmp_path / "old.graphql"
     path.write_text(sdl)
     return path
