@@ -60,12 +60,23 @@
     defaultEditorToolsVisibility: true,
     shouldPersistHeaders: true,
   };
-  // GraphiQL 3 fills the first tab's query from `defaultTabs` but not its
-  // variables or headers; on a first visit (nothing stored yet) pass them too.
-  var first = config.tabs[0];
-  if (first && window.localStorage.getItem("graphiql:tabState") === null) {
-    props.variables = first.variables || undefined;
-    props.headers = first.headers || undefined;
+  // GraphiQL 3 opens on the tab whose query, variables and headers match
+  // these props, and adds a tab when none does. So pass the tab it would show:
+  // on a first visit the first example (`defaultTabs` fills only its query),
+  // afterwards the active tab as stored, so a reload adds no empty copy of it.
+  var shown = config.tabs[0];
+  try {
+    var stored = JSON.parse(window.localStorage.getItem("graphiql:tabState"));
+    if (stored && stored.tabs && stored.tabs.length) {
+      shown = stored.tabs[stored.activeTabIndex] || stored.tabs[0];
+    }
+  } catch (unreadable) {
+    // Nothing usable stored: GraphiQL starts from the examples.
+  }
+  if (shown) {
+    props.query = shown.query || "";
+    props.variables = shown.variables || "";
+    props.headers = shown.headers || "";
   }
   ReactDOM.createRoot(document.getElementById("graphiql")).render(
     React.createElement(GraphiQL, props)
