@@ -37,7 +37,7 @@ from bff.settings import Settings
 from bff.subscriptions import Subscriptions
 from bff.tracing import INSTRUMENTATION, TracingMiddleware
 from bff.tracing import tracer_provider as build_tracer_provider
-from bff.transport import ObservedTransport
+from bff.transport import ObservedWire
 from bff.trusted_documents import TrustedDocuments
 from bff.websocket import SessionRules, WebSocketEndpoint
 from clients.cache import SharedCache
@@ -45,6 +45,7 @@ from clients.http import CallScope
 from clients.registry import Clients, open_clients
 from clients.remote_cache import RemoteCache
 from clients.streams import StreamSlots
+from clients.wire import Wire
 from resolvers.context import Caller, Context
 from resolvers.experiments import Subject
 from resolvers.loaders import build_loaders
@@ -123,8 +124,8 @@ def create_app(
         event_streams=lambda: stream_slots.open,
     )
 
-    def observed(service: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
-        return ObservedTransport(inner, service=service, tracer=tracer, metrics=metrics)
+    def observed(service: str, inner: Wire) -> Wire:
+        return ObservedWire(inner, service=service, tracer=tracer, metrics=metrics)
 
     identity_http = httpx.AsyncClient(
         transport=(transports or {}).get("identity"), timeout=settings.readiness_timeout_s * 5

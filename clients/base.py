@@ -36,8 +36,6 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Self, TypeVar, cast
 from urllib.parse import quote
 
-import httpx
-
 from clients.cache import CacheKey, Entry, Freshness, SharedCache, StoredKey
 from clients.decoding import JsonObject, RecordError, objects
 from clients.errors import BadResponse, DownstreamError, Timeout, Unavailable
@@ -45,6 +43,7 @@ from clients.flight import InFlight, Outcome, join
 from clients.http import CallScope, ServiceConfig, ServiceHttp
 from clients.remote_cache import Lookup
 from clients.resilience import Resilience
+from clients.wire import Wire
 
 BATCH_LIMIT = 100
 """Most ids one batch request may name, per the downstream contract."""
@@ -62,13 +61,13 @@ class ServiceClient:
     def __init__(
         self,
         service: str,
-        http: httpx.AsyncClient,
+        wire: Wire,
         config: ServiceConfig,
         cache: SharedCache | None = None,
         resilience: Resilience | None = None,
     ) -> None:
         self.service = service
-        self._wire = ServiceHttp(service, http, config, resilience)
+        self._wire = ServiceHttp(service, wire, config, resilience)
         self._cache = cache
         self._reads: InFlight[Outcome[object]] = InFlight()
         self._batches: InFlight[Batch] = InFlight()
@@ -371,7 +370,7 @@ class ServiceClient:
             self._scope, "GET", url, route, params=params, headers=headers
         )
         freshness = Freshness.parse(response.headers.get("cache-control"))
-        if response.status_code == 304:
+        if response.status == 304:
             if known is None:
                 raise BadResponse(self.service, f"{self.service} answered 304 unasked")
             self._cache.refresh(known[0], freshness)
@@ -379,7 +378,7 @@ class ServiceClient:
         document = self._wire.json(response)
         value = self.parse(parse, document)
         etag = response.headers.get("etag")
-        self._cache.put(cache_key, owner, value, freshness, size=len(response.content), etag=etag)
+        self._cache.put(cache_key, owner, value, freshness, size=len(response.body), etag=etag)
         if remote is not None and lookup is not None:
             header = response.headers.get("cache-control", "")
             remote.fill(cache_key, owner, document, header, etag, lookup.generation)
@@ -432,7 +431,7 @@ class ServiceClient:
                 grouped.setdefault(id_of(record), []).append(record)
                 if shared:
                     items[id_of(record)].append(item)
-            share = len(response.content) // len(chunk)
+            share = len(response.body) // len(chunk)
             for entity_id in chunk:
                 value = tuple(grouped[entity_id])
                 cache_key: CacheKey = (self.service, resource, entity_id, variant)

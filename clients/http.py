@@ -1,17 +1,16 @@
 """One service's end of the wire: configuration, sending, and what can go wrong.
 
-`ServiceHttp` wraps the long-lived `httpx.AsyncClient` of one downstream
-service (its pool and keep-alive) and turns every call into a response or
-one of the `clients.errors` exceptions, in one place. Around each call it
+`ServiceHttp` wraps the long-lived `Wire` of one downstream service (its pool
+and keep-alive, `clients.wire`) and turns every call into a reply or one of
+the `clients.errors` exceptions, in one place. Around each call it
 applies the service's protections (`clients.resilience`):
 
 - the caller's deadline: each attempt gets the smaller of the service's
   timeout and the operation's time left, and says so downstream in
   `X-Request-Timeout-Ms`; with no time left nothing is sent;
 - a bulkhead: calls in flight are capped at the pool size, so requests never
-  queue inside httpcore's pool (whose waiting-list scans wedge the event loop
-  under load) and a slow service cannot take more than its share; the wait
-  for a slot counts against the timeout;
+  queue inside the pool and a slow service cannot take more than its share;
+  the wait for a slot counts against the timeout;
 - the circuit breaker: while it is open, calls fail at once;
 - retries of idempotent calls, within policy, deadline and retry budget;
 - hedging: an idempotent read still unanswered after its route's usual
@@ -45,6 +44,7 @@ from clients.errors import (
 from clients.recording import Exchange, Recorder, Source
 from clients.resilience import Resilience, ResiliencePolicy
 from clients.retry import RETRYABLE_STATUSES, retry_after
+from clients.wire import AiohttpWire, HttpxWire, Outgoing, Reply, Wire, WireBroken, WireTimeout
 
 MIN_ATTEMPT_S = 0.01
 """An attempt with less time than this left is not worth sending."""
@@ -88,8 +88,8 @@ class CallScope:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
 
-TransportWrapper = Callable[[str, httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
-"""Wraps a service's transport (by service name), e.g. to trace and measure calls."""
+WireWrapper = Callable[[str, Wire], Wire]
+"""Wraps a service's wire (by service name), e.g. to trace and measure calls."""
 
 
 def open_http(
@@ -97,37 +97,34 @@ def open_http(
     transport: httpx.AsyncBaseTransport | None = None,
     *,
     service: str = "",
-    wrap: TransportWrapper | None = None,
+    wrap: WireWrapper | None = None,
     streaming: bool = False,
-) -> httpx.AsyncClient:
-    """Build the pooled HTTP client for one service.
+) -> Wire:
+    """The wire to one service: the network, or `transport` where a test gives one.
 
-    A `streaming` client is for long-lived responses (`clients.streams`): each
+    A `streaming` wire is for long-lived replies (`clients.streams`): each
     stream holds a connection for its lifetime, so its pool has no size limit
-    (`StreamSlots` caps the streams open at once), and a read times out only
-    after the stream has been silent for `stream_idle_timeout_s`.
+    (streams are capped by `clients.streams.StreamSlots`), and a read waits at
+    most `stream_idle_timeout_s` for the next bytes.
     """
-    if transport is None:
-        transport = httpx.AsyncHTTPTransport(
-            verify=_tls_context(config),
-            limits=httpx.Limits(
-                max_connections=None if streaming else config.max_connections,
-                max_keepalive_connections=config.max_connections,
-            ),
+    idle = config.stream_idle_timeout_s if streaming else None
+    wire: Wire
+    if transport is not None:
+        wire = HttpxWire(
+            config.base_url,
+            transport,
+            connect_timeout_s=config.connect_timeout_s,
+            idle_timeout_s=idle,
         )
-    if wrap is not None:
-        transport = wrap(service, transport)
-    timeout = config.timeout_s
-    return httpx.AsyncClient(
-        base_url=config.base_url,
-        timeout=httpx.Timeout(
-            timeout,
-            connect=config.connect_timeout_s,
-            read=config.stream_idle_timeout_s if streaming else timeout,
-        ),
-        headers={"accept": "application/json", "user-agent": "bff"},
-        transport=transport,
-    )
+    else:
+        wire = AiohttpWire(
+            config.base_url,
+            max_connections=None if streaming else config.max_connections,
+            connect_timeout_s=config.connect_timeout_s,
+            idle_timeout_s=idle,
+            tls=_tls_context(config) if config.base_url.startswith("https:") else None,
+        )
+    return wrap(service, wire) if wrap is not None else wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,29 +145,29 @@ class ServiceHttp:
     def __init__(
         self,
         service: str,
-        http: httpx.AsyncClient,
+        wire: Wire,
         config: ServiceConfig,
         resilience: Resilience | None = None,
     ) -> None:
         self.service = service
         self.resilience = resilience or Resilience(service, config.resilience)
-        self._http = http
+        self._wire = wire
         self._health_path = config.health_path
         self._timeout_s = config.timeout_s
         self._forward_authorization = config.forward_authorization
         self._gate = asyncio.Semaphore(config.max_connections)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._wire.aclose()
 
     async def ping(self) -> bool:
         """True when the service answers its health path with a 2xx."""
         try:
-            async with self._gate:
-                response = await self._http.get(self._health_path)
-        except httpx.HTTPError:
+            async with asyncio.timeout(self._timeout_s), self._gate:
+                reply = await self._wire.send(Outgoing("GET", self._health_path, "health"))
+        except (WireTimeout, WireBroken, TimeoutError):
             return False
-        return response.is_success
+        return 200 <= reply.status < 300
 
     def record(
         self,
@@ -219,7 +216,7 @@ class ServiceHttp:
         body: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
         batch_size: int | None = None,
-    ) -> httpx.Response:
+    ) -> Reply:
         """One call, retried as policy allows; any final status but 2xx and 304 raises.
 
         The route template travels in the request's extensions, for whatever
@@ -288,7 +285,7 @@ class ServiceHttp:
 
     async def _attempt(
         self, scope: CallScope, call: _Call, attempt: int
-    ) -> tuple[httpx.Response | DownstreamError, bool]:
+    ) -> tuple[Reply | DownstreamError, bool]:
         """One attempt (perhaps hedged), unless the deadline has passed.
 
         Also says whether the caller's deadline cut the attempt's time to less
@@ -328,7 +325,7 @@ class ServiceHttp:
 
     async def _hedged(
         self, scope: CallScope, call: _Call, allowed_s: float, budget_bound: bool, attempt: int
-    ) -> httpx.Response:
+    ) -> Reply:
         """The attempt, plus one duplicate if it is late and the budget allows."""
         delay = self.resilience.tracker(call.route).delay() if call.idempotent else None
         if delay is None or delay >= allowed_s:
@@ -365,11 +362,11 @@ class ServiceHttp:
         attempt: int,
         *,
         hedge: bool = False,
-    ) -> httpx.Response:
+    ) -> Reply:
         """One request on the wire; transport failures become `DownstreamError`s."""
         started = time.perf_counter()
         until = time.monotonic() + allowed_s
-        response: httpx.Response | None = None
+        response: Reply | None = None
         failure: DownstreamError | None = None
         cause: Exception | None = None
         try:
@@ -378,15 +375,18 @@ class ServiceHttp:
                 left = until - time.monotonic()
                 if left < MIN_ATTEMPT_S:  # the wait for a slot took the time there was
                     raise TimeoutError
-                response = await self._http.request(
-                    call.method,
-                    call.url,
-                    params=call.params,
-                    content=call.content,
-                    headers={**call.headers, "x-request-timeout-ms": str(int(left * 1000))},
-                    extensions={"route": call.route, "resend_count": attempt - 1 + hedge},
+                response = await self._wire.send(
+                    Outgoing(
+                        call.method,
+                        call.url,
+                        call.route,
+                        params=call.params,
+                        headers={**call.headers, "x-request-timeout-ms": str(int(left * 1000))},
+                        content=call.content,
+                        resend_count=attempt - 1 + hedge,
+                    )
                 )
-        except (httpx.TimeoutException, TimeoutError) as error:
+        except (WireTimeout, TimeoutError) as error:
             failure, cause = (
                 Timeout(
                     self.service,
@@ -396,7 +396,7 @@ class ServiceHttp:
                 ),
                 error,
             )
-        except httpx.TransportError as error:
+        except WireBroken as error:
             failure, cause = Unavailable(self.service, f"{self.service} is unavailable"), error
         self.record(
             scope,
@@ -404,7 +404,7 @@ class ServiceHttp:
             call.route,
             "network",
             started,
-            status=response.status_code if response is not None else None,
+            status=response.status if response is not None else None,
             error=failure.code if failure is not None else None,
             batch_size=call.batch_size,
             attempt=attempt,
@@ -413,7 +413,7 @@ class ServiceHttp:
         if failure is not None:
             raise failure from cause
         assert response is not None
-        if response.status_code < 500:
+        if response.status < 500:
             self.resilience.tracker(call.route).observe(time.perf_counter() - started)
         return response
 
@@ -422,14 +422,14 @@ class ServiceHttp:
         scope: CallScope,
         call: _Call,
         attempt: int,
-        outcome: httpx.Response | DownstreamError,
+        outcome: Reply | DownstreamError,
     ) -> float | None:
         """Seconds to wait before trying again, or None: this outcome is final."""
         asked = None
-        if isinstance(outcome, httpx.Response):
-            if outcome.status_code not in RETRYABLE_STATUSES:
+        if isinstance(outcome, Reply):
+            if outcome.status not in RETRYABLE_STATUSES:
                 return None
-            reason = str(outcome.status_code)
+            reason = str(outcome.status)
             asked = retry_after(outcome.headers.get("retry-after"))
         elif isinstance(outcome, Timeout):
             reason = "timeout"
@@ -453,8 +453,8 @@ class ServiceHttp:
         self.resilience.retried(reason)
         return wait
 
-    def _checked(self, response: httpx.Response, method: str) -> httpx.Response:
-        status = response.status_code
+    def _checked(self, response: Reply, method: str) -> Reply:
+        status = response.status
         if 200 <= status < 300 or status == 304:
             return response
         # A service's own words are passed on only for writes, where they explain
@@ -473,11 +473,11 @@ class ServiceHttp:
             raise Unavailable(self.service, f"{self.service} is unavailable (HTTP {status})")
         raise BadResponse(self.service, f"{self.service} answered with HTTP {status}")
 
-    def json(self, response: httpx.Response) -> JsonObject:
-        if response.status_code == 304:
+    def json(self, response: Reply) -> JsonObject:
+        if response.status == 304:
             raise BadResponse(self.service, f"{self.service} answered 304 unasked")
         try:
-            decoded = orjson.loads(response.content)
+            decoded = orjson.loads(response.body)
         except orjson.JSONDecodeError as error:
             raise BadResponse(self.service, f"{self.service} sent invalid JSON") from error
         if not isinstance(decoded, dict):
@@ -493,10 +493,10 @@ def _tls_context(config: ServiceConfig) -> ssl.SSLContext:
     return context
 
 
-def _error_message(response: httpx.Response) -> str | None:
+def _error_message(response: Reply) -> str | None:
     """The `error.message` of a contract error body, when there is one."""
     try:
-        decoded = orjson.loads(response.content)
+        decoded = orjson.loads(response.body)
     except orjson.JSONDecodeError:
         return None
     error = decoded.get("error") if isinstance(decoded, dict) else None
@@ -504,10 +504,10 @@ def _error_message(response: httpx.Response) -> str | None:
     return message if isinstance(message, str) and message else None
 
 
-async def _first_answer(tasks: list[asyncio.Task[httpx.Response]]) -> httpx.Response:
+async def _first_answer(tasks: list[asyncio.Task[Reply]]) -> Reply:
     """The first response below 500; else the last response, else the first failure."""
     pending = set(tasks)
-    fallback: httpx.Response | None = None
+    fallback: Reply | None = None
     failure: BaseException | None = None
     while pending:
         done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -515,7 +515,7 @@ async def _first_answer(tasks: list[asyncio.Task[httpx.Response]]) -> httpx.Resp
             error = task.exception()
             if error is None:
                 response = task.result()
-                if response.status_code < 500:
+                if response.status < 500:
                     return response
                 fallback = response
             elif failure is None:
@@ -526,10 +526,10 @@ async def _first_answer(tasks: list[asyncio.Task[httpx.Response]]) -> httpx.Resp
     raise failure
 
 
-def _verdict(outcome: httpx.Response | DownstreamError, cut_short: bool) -> bool | None:
+def _verdict(outcome: Reply | DownstreamError, cut_short: bool) -> bool | None:
     """What a call's final outcome says about the service's health; None: nothing."""
-    if isinstance(outcome, httpx.Response):
-        return outcome.status_code < 500
+    if isinstance(outcome, Reply):
+        return outcome.status < 500
     if isinstance(outcome, CircuitOpen) or (isinstance(outcome, Timeout) and cut_short):
         return None
     return not isinstance(outcome, Timeout | Unavailable)

@@ -9,14 +9,13 @@ from datetime import datetime
 from typing import Literal
 from urllib.parse import quote
 
-import httpx
-
 from clients.base import ServiceClient
 from clients.cache import SharedCache
 from clients.decoding import JsonObject, choice, integer, objects, text, timestamp
 from clients.http import ServiceConfig
 from clients.resilience import Resilience
 from clients.streams import EventStreams, StreamSlots
+from clients.wire import Wire
 
 OrderStatus = Literal["placed", "paid", "shipped", "delivered", "cancelled"]
 ORDER_STATUSES: tuple[OrderStatus, ...] = ("placed", "paid", "shipped", "delivered", "cancelled")
@@ -70,24 +69,24 @@ class LineRequest:
 
 class OrdersClient(ServiceClient):
     """Reads and writes through the service's pool; event streams through `streams`,
-    a client of their own (`open_http(..., streaming=True)`), else the same pool,
+    a wire of their own (`open_http(..., streaming=True)`), else the same one,
     each holding one of the process's `slots` while it lasts."""
 
     def __init__(
         self,
         service: str,
-        http: httpx.AsyncClient,
+        wire: Wire,
         config: ServiceConfig,
         cache: SharedCache | None = None,
         resilience: Resilience | None = None,
         *,
-        streams: httpx.AsyncClient | None = None,
+        streams: Wire | None = None,
         slots: StreamSlots | None = None,
     ) -> None:
-        super().__init__(service, http, config, cache, resilience)
+        super().__init__(service, wire, config, cache, resilience)
         self._streams = EventStreams(
             service,
-            streams or http,
+            streams or wire,
             forward_authorization=config.forward_authorization,
             slots=slots,
         )

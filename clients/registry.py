@@ -14,13 +14,14 @@ from clients.base import ServiceClient
 from clients.breaker import State
 from clients.cache import SharedCache
 from clients.catalog import CatalogClient
-from clients.http import CallScope, ServiceConfig, TransportWrapper, open_http
+from clients.http import CallScope, ServiceConfig, WireWrapper, open_http
 from clients.inventory import InventoryClient
 from clients.orders import OrdersClient
 from clients.recommendations import RecommendationsClient
 from clients.resilience import Resilience, ResilienceEvents
 from clients.reviews import ReviewsClient
 from clients.streams import StreamSlots
+from clients.wire import Wire
 
 SERVICES = ("accounts", "catalog", "inventory", "reviews", "orders", "recommendations")
 
@@ -62,7 +63,7 @@ def open_clients(
     configs: Mapping[str, ServiceConfig],
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     cache: SharedCache | None = None,
-    wrap: TransportWrapper | None = None,
+    wrap: WireWrapper | None = None,
     *,
     clock: Callable[[], float] = time.monotonic,
     events: ResilienceEvents | None = None,
@@ -70,14 +71,12 @@ def open_clients(
 ) -> Clients:
     """Open one pooled client per service, all sharing `cache` (None: no caching).
 
-    `transports` replaces the network in tests; `wrap` wraps every transport;
+    `transports` replaces the network in tests; `wrap` wraps every wire;
     `clock` drives breakers and retry budgets; `events` hears what they do;
     `stream_slots` caps the event streams open at once (None: no cap).
     """
 
-    def http(
-        service: str,
-    ) -> tuple[str, httpx.AsyncClient, ServiceConfig, SharedCache | None, Resilience]:
+    def http(service: str) -> tuple[str, Wire, ServiceConfig, SharedCache | None, Resilience]:
         config = configs[service]
         transport = (transports or {}).get(service)
         resilience = Resilience(service, config.resilience, clock=clock, events=events)

@@ -29,7 +29,6 @@ from collections.abc import AsyncGenerator, Callable, Hashable, Iterable, Iterat
 from contextlib import aclosing, contextmanager
 from typing import TypeVar
 
-import httpx
 import orjson
 
 from clients.decoding import JsonObject, RecordError
@@ -45,6 +44,7 @@ from clients.errors import (
 from clients.http import CallScope
 from clients.retry import RetryPolicy
 from clients.sse import EventParser, ServerSentEvent
+from clients.wire import Outgoing, Streaming, Wire, WireBroken, WireTimeout
 
 RECONNECT = RetryPolicy(attempts=4, base_delay_s=0.1, max_delay_s=2.0)
 """Connections in a row that may fail to bring a new record, and the waits between."""
@@ -84,7 +84,7 @@ class EventStreams:
     def __init__(
         self,
         service: str,
-        http: httpx.AsyncClient,
+        wire: Wire,
         *,
         forward_authorization: bool = True,
         slots: StreamSlots | None = None,
@@ -92,14 +92,14 @@ class EventStreams:
         rng: random.Random | None = None,
     ) -> None:
         self.service = service
-        self._http = http
+        self._wire = wire
         self._forward_authorization = forward_authorization
         self._slots = slots or StreamSlots()
         self._reconnect = reconnect
         self._rng = rng or random.Random()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._wire.aclose()
 
     async def records(
         self,
@@ -161,28 +161,26 @@ class EventStreams:
             headers["last-event-id"] = last_id
         opened = False
         try:
-            async with self._http.stream(
-                "GET", url, headers=headers, extensions={"route": route}
-            ) as response:
+            async with self._wire.stream(Outgoing("GET", url, route, headers=headers)) as response:
                 opened = True
                 self._check(response)
                 parser = EventParser()
-                async for line in response.aiter_lines():
+                async for line in response.lines():
                     event = parser.feed(line)
                     if event is not None:
                         yield event
-        except httpx.TimeoutException as error:
+        except WireTimeout as error:
             message = (
                 f"{self.service} went silent on its event stream"
                 if opened
                 else f"{self.service} did not open its event stream in time"
             )
             raise Timeout(self.service, message) from error
-        except httpx.TransportError as error:
+        except WireBroken as error:
             raise Unavailable(self.service, f"{self.service} is unavailable") from error
 
-    def _check(self, response: httpx.Response) -> None:
-        status = response.status_code
+    def _check(self, response: Streaming) -> None:
+        status = response.status
         if status == 404:
             raise NotFound(self.service, "not found")
         if status in (400, 422):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 
 import httpx
 import orjson
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from clients.errors import BadResponse, NotFound, Overloaded, Timeout, Unavailable
 from clients.http import CallScope, ServiceConfig, open_http
@@ -15,6 +17,8 @@ from clients.orders import OrderRecord, OrdersClient
 from clients.retry import RetryPolicy
 from clients.sse import EventParser, ServerSentEvent
 from clients.streams import EventStreams, StreamSlots
+from clients.wire import Outgoing, Streaming, WireTimeout
+from tests.served import serving
 
 CONFIG = ServiceConfig(base_url="http://orders.internal:8105")
 QUICK = RetryPolicy(attempts=3, base_delay_s=0.001, max_delay_s=0.001)
@@ -186,13 +190,35 @@ async def test_answers_outside_the_contract_are_bad_responses(answer: httpx.Resp
     assert len(seen) == 1
 
 
-def test_the_streaming_client_times_out_reading_only_after_the_idle_timeout() -> None:
-    plain = open_http(CONFIG)
-    streaming = open_http(CONFIG, streaming=True)
+async def test_the_network_wire_gives_up_on_a_stream_gone_silent_past_its_idle_timeout() -> None:
+    released = asyncio.Event()
 
-    assert plain.timeout.read == CONFIG.timeout_s
-    assert streaming.timeout.read == CONFIG.stream_idle_timeout_s
-    assert streaming.timeout.connect == CONFIG.connect_timeout_s
+    async def quiet_after_one_event(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": order("placed"), "more_body": True})
+        await released.wait()
+        await send({"type": "http.response.body", "body": b""})
+
+    lines: list[str] = []
+
+    async def read(reply: Streaming) -> None:
+        async for line in reply.lines():
+            lines.append(line)
+
+    async with serving({"orders": quiet_after_one_event}) as served:
+        config = ServiceConfig(base_url=served["orders"].url, stream_idle_timeout_s=0.2)
+        wire = open_http(config, streaming=True)
+        try:
+            async with wire.stream(Outgoing("GET", "/orders/o7/events", "events")) as reply:
+                with pytest.raises(WireTimeout):
+                    await read(reply)
+        finally:
+            released.set()
+            await wire.aclose()
+
+    # The event before the silence came through; the silence ended the stream.
+    assert lines[0].startswith("data: ")
 
 
 async def silent_after(*events: bytes) -> AsyncIterator[bytes]:
