@@ -19,7 +19,8 @@ that need more go through Strawberry's wrapper (see `Resolution.WRAPPED`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from contextvars import copy_context
 from inspect import isawaitable, iscoroutine
 from types import CoroutineType
 from typing import Any
@@ -44,6 +45,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 
 from bff.plan import FieldPlan, ObjectPlan, Resolution
+from bff.stepping import Column
 from resolvers.paths import FIELD_PATH
 
 _PLAIN = frozenset({str, int, float, bool, type(None), list, tuple, dict})
@@ -107,10 +109,8 @@ class PlannedExecution:
         waiting: list[tuple[int, Coroutine[Any, Any, list[object]]]] = []
         for field in plan.fields:
             column, paths = self._resolve(plan, field, objects)
-            if field.child is None and not any(
-                type(value) not in _PLAIN and isawaitable(value) for value in column
-            ):
-                trees.append(self._completed(field, column, objects, paths, []))
+            if field.child is None and not column.pending:
+                trees.append(self._completed(field, _outcomes(column), objects, paths, []))
             else:
                 trees.append([])
                 waiting.append((len(trees) - 1, self._settle(field, column, objects, paths)))
@@ -142,7 +142,7 @@ class PlannedExecution:
     async def _settle(
         self,
         field: FieldPlan,
-        column: list[object],
+        column: Column,
         objects: list[_Object],
         paths: list[tuple[str | int, ...]] | None,
     ) -> list[object]:
@@ -152,27 +152,9 @@ class PlannedExecution:
         does not hold up its siblings' sub-selections. Loads made by one
         field's objects still share their batches.
         """
-        pending = [
-            index
-            for index, value in enumerate(column)
-            if type(value) not in _PLAIN and isawaitable(value)
-        ]
-        if len(pending) == 1:  # one object (a root or a single parent): no gather needed
-            index = pending[0]
-            try:
-                value = await column[index]  # type: ignore[misc]
-            except Exception as error:  # a resolver's failure is its field's error
-                value = error
-            column[index] = _Failed(value) if isinstance(value, Exception) else value
-        elif pending:
-            awaitables: list[Any] = [column[index] for index in pending]
-            settled = await asyncio.gather(*awaitables, return_exceptions=True)
-            for index, value in zip(pending, settled, strict=True):
-                if isinstance(value, BaseException) and not isinstance(value, Exception):
-                    raise value
-                column[index] = _Failed(value) if isinstance(value, Exception) else value
+        await column.settled()
         found: list[_Object] = []
-        tree = self._completed(field, column, objects, paths, found)
+        tree = self._completed(field, _outcomes(column), objects, paths, found)
         if found and field.child is not None:
             await self._execute(field.child, found)
         return tree
@@ -198,44 +180,47 @@ class PlannedExecution:
 
     def _resolve(
         self, plan: ObjectPlan, field: FieldPlan, objects: list[_Object]
-    ) -> tuple[list[object], list[tuple[str | int, ...]] | None]:
-        """The field's raw value on every object (a value, an awaitable or a failure).
+    ) -> tuple[Column, list[tuple[str | int, ...]] | None]:
+        """The field's value on every object: values, failures, or coroutines under way.
 
         For resolvers, also each object's path to the field, which the
-        resolver and the task its coroutine runs in (started here, so that it
-        inherits the path) can read from `FIELD_PATH`.
+        resolver reads from `FIELD_PATH` in the context its coroutine runs in
+        (`bff.stepping`).
         """
         resolution = field.resolution
         if resolution is Resolution.TYPENAME:
-            return [plan.type.name] * len(objects), None
+            return Column([plan.type.name] * len(objects)), None
         if resolution is Resolution.ATTRIBUTE:
             name = field.python_name
-            return [getattr(obj.source, name) for obj in objects], None
+            return Column([getattr(obj.source, name) for obj in objects]), None
         kwargs = self._arguments(field)
         if isinstance(kwargs, GraphQLError):
-            return [_Failed(kwargs)] * len(objects), None
+            return Column([_Failed(kwargs)] * len(objects)), None
         key = field.key
         paths = [(*obj.path, key) for obj in objects]
         method = field.method if resolution is Resolution.METHOD else None
-        create_task = asyncio.get_running_loop().create_task
-        column: list[object] = []
-        for obj, path in zip(objects, paths, strict=True):
-            token = FIELD_PATH.set(path)
+        column = Column([None] * len(objects))
+        values = column.values
+        for index, (obj, path) in enumerate(zip(objects, paths, strict=True)):
+            context = copy_context()
+            context.run(FIELD_PATH.set, path)
             value: object
             try:
                 if self._tracer is not None:
-                    value = self._traced(field, obj, kwargs)
+                    value = context.run(self._traced, field, obj, kwargs)
                 elif method is not None:
-                    value = method(obj.source, **kwargs)
+                    value = context.run(method, obj.source, **kwargs)
                 else:
-                    value = self._wrapped(field, obj)
-                if type(value) is CoroutineType:
-                    value = create_task(value)
+                    value = context.run(self._wrapped, field, obj)
             except Exception as error:  # a resolver's failure is its field's error
-                value = _Failed(error)
-            finally:
-                FIELD_PATH.reset(token)
-            column.append(value)
+                values[index] = _Failed(error)
+                continue
+            if type(value) is not CoroutineType and (
+                type(value) in _PLAIN or not isawaitable(value)
+            ):
+                values[index] = value
+                continue
+            column.start(index, value if type(value) is CoroutineType else _awaited(value), context)
         return column, paths
 
     async def _traced(self, field: FieldPlan, obj: _Object, kwargs: dict[str, Any]) -> object:
@@ -382,6 +367,23 @@ class PlannedExecution:
 
     def _error(self, error: Exception, field: FieldPlan, path: tuple[str | int, ...]) -> None:
         self.errors.append(located_error(error, list(field.nodes), list(path)))
+
+
+def _outcomes(column: Column) -> list[object]:
+    """A settled column's values, a coroutine's exception as its field's failure."""
+    values = column.values
+    if column.failed:
+        for index, value in enumerate(values):
+            if isinstance(value, BaseException):
+                if not isinstance(value, Exception):
+                    raise value  # cancelled: the whole execution is
+                values[index] = _Failed(value)
+    return values
+
+
+async def _awaited(awaitable: Awaitable[object]) -> object:
+    """A resolver's awaitable that is not a coroutine (a future, say), as one."""
+    return await awaitable
 
 
 class PathTrackingExecutor(StrawberryGraphQLCoreExecutionContext):

@@ -24,9 +24,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar, cast
-
-from aiodataloader import DataLoader
+from typing import Generic, Protocol, TypeVar
 
 from clients.accounts import UserRecord
 from clients.base import PerId
@@ -44,7 +42,6 @@ V = TypeVar("V")
 K_contra = TypeVar("K_contra", bound=Hashable, contravariant=True)
 
 BatchFn = Callable[[list[K]], Coroutine[object, object, Sequence[V | BaseException]]]
-_DataLoaderFn = Callable[[list[K]], Coroutine[object, object, list[V | BaseException]]]
 
 ReviewsKey = tuple[str, int]
 """(product or author id, how many reviews)."""
@@ -117,15 +114,7 @@ def build_loaders(
     def loader(name: str, batch: BatchFn[K, V]) -> Loader[K, V]:
         if not batching:
             return DirectLoader(batch if observer is None else _observed(name, batch, observer))
-        # DataLoader rejects a key's future when its batch slot holds an
-        # exception, so its loads resolve to V although `batch` may return errors.
-        # (It also accepts any sequence, not only the list its stubs name.)
-        batched: DataLoader[K, V | BaseException] = (
-            DataLoader(batch_load_fn=cast("_DataLoaderFn[K, V]", batch))
-            if observer is None
-            else _ObservedDataLoader(name, batch, observer)
-        )
-        return cast("Loader[K, V]", batched)
+        return BatchLoader(name, batch, observer)
 
     async def users(ids: list[str]) -> list[UserRecord | BaseException | None]:
         found = await clients.accounts.get_users(ids)
@@ -209,34 +198,92 @@ def build_loaders(
     )
 
 
-class _ObservedDataLoader(DataLoader[K, V | BaseException]):
-    """A DataLoader that tells its observer about batches and memo hits."""
+class BatchLoader(Generic[K, V]):
+    """Keys asked for in one event-loop tick go out as one batch; each key once a request.
 
-    def __init__(self, name: str, batch: BatchFn[K, V], observer: LoaderObserver) -> None:
+    `load()` returns the key's future at once: the memoised one, or a new one
+    queued for the batch that runs on the next tick, in one task. A batch
+    answers each key with its value or an exception, which fails that key
+    alone; a batch that fails whole fails every key in it. With an
+    observer, batches and memo hits are reported, and the fields waiting on
+    each key are published in `LOADING` while the batch runs.
+    """
+
+    __slots__ = ("_batch", "_loads", "_loop", "_memo", "_name", "_observer", "_queue", "_requested")
+
+    def __init__(self, name: str, batch: BatchFn[K, V], observer: LoaderObserver | None) -> None:
         self._name = name
-        self._run_batch = batch
+        self._batch = batch
         self._observer = observer
+        self._loop = asyncio.get_running_loop()
+        self._memo: dict[K, Future[V]] = {}
+        self._queue: list[tuple[K, Future[V]]] = []
         self._requested = 0
         self._loads: list[tuple[K, FieldPath]] = []
-        super().__init__(batch_load_fn=self._observed_batch)
 
-    def load(self, key: K) -> Future[V | BaseException]:
+    def load(self, key: K) -> Future[V]:
         self._requested += 1
-        path = FIELD_PATH.get()
-        if path is not None:
-            self._loads.append((key, path))
-        if self.cache and key in self._cache:
-            self._observer.memo_hit(self._name)
-        return super().load(key)
+        if self._observer is not None:
+            path = FIELD_PATH.get()
+            if path is not None:
+                self._loads.append((key, path))
+        known = self._memo.get(key)
+        if known is not None:
+            if self._observer is not None:
+                self._observer.memo_hit(self._name)
+            return known
+        future: Future[V] = self._loop.create_future()
+        self._memo[key] = future
+        self._queue.append((key, future))
+        if len(self._queue) == 1:
+            self._loop.call_soon(self._dispatch)
+        return future
 
-    async def _observed_batch(self, keys: list[K]) -> list[V | BaseException]:
+    def prime(self, key: K, value: V) -> BatchLoader[K, V]:
+        if key not in self._memo:
+            future: Future[V] = self._loop.create_future()
+            future.set_result(value)
+            self._memo[key] = future
+        return self
+
+    def clear_all(self) -> BatchLoader[K, V]:
+        self._memo.clear()
+        return self
+
+    def _dispatch(self) -> None:
+        self._loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        # The queue is taken when the task starts, two ticks after the first load,
+        # so loads made in the tick between join the batch too.
+        queue, self._queue = self._queue, []
+        keys = [key for key, _ in queue]
         requested, self._requested = self._requested, 0
-        token = LOADING.set(_Waiting(keys, self._loads))
+        loads, self._loads = self._loads, []
         try:
-            with self._observer.batch(self._name, keys=len(keys), requested=requested):
-                return list(await self._run_batch(keys))
-        finally:
-            LOADING.reset(token)
+            if self._observer is None:
+                values = await self._batch(keys)
+            else:
+                token = LOADING.set(_Waiting(keys, loads))
+                try:
+                    with self._observer.batch(self._name, keys=len(keys), requested=requested):
+                        values = await self._batch(keys)
+                finally:
+                    LOADING.reset(token)
+            if len(values) != len(keys):
+                raise RuntimeError(f"loader {self._name} answered {len(values)} of {len(keys)}")
+        except Exception as failure:
+            for _, future in queue:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        for (_, future), value in zip(queue, values, strict=True):
+            if future.done():
+                continue
+            if isinstance(value, BaseException):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
 
 
 class _Waiting(Generic[K]):
