@@ -147,6 +147,7 @@ def create_app(
             roles_claim=settings.auth.roles_claim,
         ),
         keys,
+        clock=wall_clock,
     )
 
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None

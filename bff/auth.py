@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import httpx
 import jwt
+from cachetools import TTLCache
 
 from resolvers.context import Caller
 
@@ -113,15 +114,48 @@ class KeySet:
         return self._keys.get(kid)
 
 
+VERIFIED_KEPT = 4096
+"""Tokens kept verified, the most recently used (a mobile app sends one for an hour)."""
+VERIFIED_FOR_S = 300.0
+"""How long a verified token is taken on trust before its signature is checked again."""
+
+
 class Authenticator:
-    def __init__(self, rules: TokenRules, keys: KeySet | None) -> None:
+    """Turns `Authorization` headers into callers.
+
+    A token that verified is kept for `VERIFIED_FOR_S` (at most
+    `VERIFIED_KEPT` of them), so a client's every request does not pay for
+    the signature check again; its `exp` is checked on every use all the same.
+    """
+
+    def __init__(
+        self,
+        rules: TokenRules,
+        keys: KeySet | None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._rules = rules
         self._keys = keys
+        self._clock = clock
+        self._verified: TTLCache[str, Caller] = TTLCache(
+            VERIFIED_KEPT, VERIFIED_FOR_S, timer=time.monotonic
+        )
 
     async def caller(self, authorization: str | None) -> Caller:
         """The caller an `Authorization` header names; anonymous without one."""
         if authorization is None:
             return Caller()
+        known = self._verified.get(authorization)
+        if known is not None:
+            if known.expired(self._clock()):
+                raise AuthenticationFailed("The token has expired (`exp`).")
+            return known
+        caller = await self._verified_caller(authorization)
+        self._verified[authorization] = caller
+        return caller
+
+    async def _verified_caller(self, authorization: str) -> Caller:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")

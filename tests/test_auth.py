@@ -16,6 +16,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from bff.auth import AuthenticationFailed, Authenticator, TokenRules
 from demo.identity import AUDIENCE, ISSUER, IdentityProvider
 from demo.services import ALL_NAMES, build_services
 from tests.harness import Harness, Reply, running_bff, signed_in
@@ -362,3 +363,20 @@ async def test_the_callers_token_goes_downstream_and_client_headers_do_not(bff: 
         assert headers["authorization"] == auth["Authorization"]
         assert "x-user-id" not in headers
         assert "x-forwarded-for" not in headers
+
+
+async def test_a_verified_token_is_taken_on_trust_but_its_expiry_is_checked_on_each_use() -> None:
+    secret = "s" * 32
+    rules = TokenRules(issuer=ISSUER, audience=AUDIENCE, leeway_s=30, hs256_secret=secret)
+    now = [time.time()]
+    authenticator = Authenticator(rules, None, clock=lambda: now[0])
+    header = f"Bearer {forge({}, key=secret, alg='HS256', kid=None, expires_in_s=60)}"
+
+    first = await authenticator.caller(header)
+    again = await authenticator.caller(header)
+    now[0] += 60 + 30 + 1  # past exp and the leeway, by this clock
+    with pytest.raises(AuthenticationFailed, match=r"expired \(`exp`\)"):
+        await authenticator.caller(header)
+
+    assert first.user_id == "u1"
+    assert again is first  # no second verification: the same caller, kept
