@@ -128,11 +128,9 @@ class PlannedExecution:
         for position, obj in enumerate(objects):
             result: dict[str, object] | None = {}
             for field, tree in zip(plan.fields, trees, strict=True):
-                value = (
-                    self._finish(field, field.type, tree[position], (*obj.path, field.key))
-                    if field.type is not None
-                    else tree[position]
-                )
+                value = tree[position]
+                if field.type is not None and type(value) is not field.passthrough:
+                    value = self._finish(field, field.type, value, (*obj.path, field.key))
                 if value is _PROPAGATE:
                     result = None
                     break
@@ -173,8 +171,11 @@ class PlannedExecution:
         if paths is None:
             key = field.key
             paths = [(*obj.path, key) for obj in objects]
+        passthrough = field.passthrough
         return [
-            self._complete(field, type_, value, path, found)
+            value
+            if type(value) is passthrough
+            else self._complete(field, type_, value, path, found)
             for path, value in zip(paths, column, strict=True)
         ]
 

@@ -18,6 +18,7 @@ chosen from its Strawberry definition:
 
 from __future__ import annotations
 
+import builtins
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,11 +29,15 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLNamedType,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -68,6 +73,9 @@ class FieldPlan:
     """The field's Strawberry arguments, for converting argument values."""
     has_arguments: bool
     child: ObjectPlan | None
+    passthrough: builtins.type | None = None
+    """A Python type whose values are this field's JSON as they are (`str` for a
+    String or ID, `bool` for a Boolean; not in a list): completion skips them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +214,18 @@ class _Builder:
             arguments=tuple(getattr(strawberry_field, "arguments", ())),
             has_arguments=bool(definition.args),
             child=child,
+            passthrough=_passthrough(definition.type),
         )
+
+
+def _passthrough(type_: GraphQLOutputType) -> type | None:
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if type_ in (GraphQLString, GraphQLID):
+        return str
+    if type_ is GraphQLBoolean:
+        return bool
+    return None
 
 
 def _resolution(field: object) -> tuple[Resolution, Callable[..., object] | None, str | None]:
