@@ -28,11 +28,7 @@ from typing import Any
 import strawberry
 from graphql import (
     GraphQLError,
-    GraphQLLeafType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -44,7 +40,7 @@ from opentelemetry.trace import Tracer
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 
-from bff.plan import FieldPlan, ObjectPlan, Resolution
+from bff.plan import FieldPlan, ObjectPlan, Resolution, Shape
 from bff.stepping import Column
 from resolvers.paths import FIELD_PATH
 
@@ -108,12 +104,12 @@ class PlannedExecution:
         trees: list[list[object]] = []
         waiting: list[tuple[int, Coroutine[Any, Any, list[object]]]] = []
         for field in plan.fields:
-            column, paths = self._resolve(plan, field, objects)
+            column = self._resolve(plan, field, objects)
             if field.child is None and not column.pending:
-                trees.append(self._completed(field, _outcomes(column), objects, paths, []))
+                trees.append(self._completed(field, _outcomes(column), objects, []))
             else:
                 trees.append([])
-                waiting.append((len(trees) - 1, self._settle(field, column, objects, paths)))
+                waiting.append((len(trees) - 1, self._settle(field, column, objects)))
         if waiting:
             # The fields go on independently; the last runs in this task, sparing one.
             *others, (last_position, last) = waiting
@@ -129,8 +125,9 @@ class PlannedExecution:
             result: dict[str, object] | None = {}
             for field, tree in zip(plan.fields, trees, strict=True):
                 value = tree[position]
-                if field.type is not None and type(value) is not field.passthrough:
-                    value = self._finish(field, field.type, value, (*obj.path, field.key))
+                shape = field.shape
+                if shape is not None and type(value) is not shape.passthrough:
+                    value = self._finish(field, shape, value, obj.path, field.key)
                 if value is _PROPAGATE:
                     result = None
                     break
@@ -142,7 +139,6 @@ class PlannedExecution:
         field: FieldPlan,
         column: Column,
         objects: list[_Object],
-        paths: list[tuple[str | int, ...]] | None,
     ) -> list[object]:
         """Wait for one field's values on every object, then run its sub-selection.
 
@@ -152,7 +148,7 @@ class PlannedExecution:
         """
         await column.settled()
         found: list[_Object] = []
-        tree = self._completed(field, _outcomes(column), objects, paths, found)
+        tree = self._completed(field, _outcomes(column), objects, found)
         if found and field.child is not None:
             await self._execute(field.child, found)
         return tree
@@ -162,41 +158,36 @@ class PlannedExecution:
         field: FieldPlan,
         column: list[object],
         objects: list[_Object],
-        paths: list[tuple[str | int, ...]] | None,
         found: list[_Object],
     ) -> list[object]:
-        type_ = field.type
-        if type_ is None:
+        shape = field.shape
+        if shape is None:
             return column
-        if paths is None:
-            key = field.key
-            paths = [(*obj.path, key) for obj in objects]
-        passthrough = field.passthrough
+        key = field.key
+        passthrough = shape.passthrough
+        complete = self._complete
         return [
             value
             if type(value) is passthrough
-            else self._complete(field, type_, value, path, found)
-            for path, value in zip(paths, column, strict=True)
+            else complete(field, shape, value, obj.path, key, found)
+            for obj, value in zip(objects, column, strict=True)
         ]
 
-    def _resolve(
-        self, plan: ObjectPlan, field: FieldPlan, objects: list[_Object]
-    ) -> tuple[Column, list[tuple[str | int, ...]] | None]:
+    def _resolve(self, plan: ObjectPlan, field: FieldPlan, objects: list[_Object]) -> Column:
         """The field's value on every object: values, failures, or coroutines under way.
 
-        For resolvers, also each object's path to the field, which the
-        resolver reads from `FIELD_PATH` in the context its coroutine runs in
-        (`bff.stepping`).
+        A resolver reads its object's path to the field from `FIELD_PATH`, in
+        the context its coroutine runs in (`bff.stepping`).
         """
         resolution = field.resolution
         if resolution is Resolution.TYPENAME:
-            return Column([plan.type.name] * len(objects)), None
+            return Column([plan.type.name] * len(objects))
         if resolution is Resolution.ATTRIBUTE:
             name = field.python_name
-            return Column([getattr(obj.source, name) for obj in objects]), None
+            return Column([getattr(obj.source, name) for obj in objects])
         kwargs = self._arguments(field)
         if isinstance(kwargs, GraphQLError):
-            return Column([_Failed(kwargs)] * len(objects)), None
+            return Column([_Failed(kwargs)] * len(objects))
         key = field.key
         paths = [(*obj.path, key) for obj in objects]
         method = field.method if resolution is Resolution.METHOD else None
@@ -222,7 +213,7 @@ class PlannedExecution:
                 values[index] = value
                 continue
             column.start(index, value if type(value) is CoroutineType else _awaited(value), context)
-        return column, paths
+        return column
 
     async def _traced(self, field: FieldPlan, obj: _Object, kwargs: dict[str, Any]) -> object:
         """One resolver call in a span of its own (only when resolver spans are on)."""
@@ -302,69 +293,78 @@ class PlannedExecution:
     def _complete(
         self,
         field: FieldPlan,
-        type_: GraphQLOutputType,
+        shape: Shape,
         value: object,
-        path: tuple[str | int, ...],
+        parent: tuple[str | int, ...],
+        key: str | int,
         found: list[_Object],
     ) -> object:
-        """First pass: leaves become JSON, objects become `_Object`s queued for their plan."""
-        if isinstance(value, _Failed):
-            self._error(value.error, field, path)
+        """First pass: leaves become JSON, objects become `_Object`s queued for their plan.
+
+        The value's path is `(*parent, key)`, made only when it is needed.
+        """
+        if type(value) is _Failed:
+            self._error(value.error, field, (*parent, key))
             return _ERRORED
         if value is None:
             return None
-        if isinstance(type_, GraphQLNonNull):
-            return self._complete(field, type_.of_type, value, path, found)
-        if isinstance(type_, GraphQLList):
-            if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
-                self._error(
-                    GraphQLError(
-                        "Expected Iterable, but did not find one for field"
-                        f" '{field.parent.name}.{field.name}'."
-                    ),
-                    field,
-                    path,
-                )
-                return _ERRORED
-            return [
-                self._complete(field, type_.of_type, item, (*path, index), found)
-                for index, item in enumerate(value)
-            ]
-        if isinstance(type_, GraphQLLeafType):
+        leaf = shape.leaf
+        if leaf is not None:
+            if type(value) is shape.passthrough:
+                return value
             try:
-                return type_.serialize(value)
+                return leaf.serialize(value)
             except Exception as error:  # a value the type refuses is its field's error
-                self._error(error, field, path)
+                self._error(error, field, (*parent, key))
                 return _ERRORED
-        obj = _Object(value, path)
-        found.append(obj)
-        return obj
+        item = shape.item
+        if item is None:
+            obj = _Object(value, (*parent, key))
+            found.append(obj)
+            return obj
+        if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
+            self._error(
+                GraphQLError(
+                    "Expected Iterable, but did not find one for field"
+                    f" '{field.parent.name}.{field.name}'."
+                ),
+                field,
+                (*parent, key),
+            )
+            return _ERRORED
+        path = (*parent, key)
+        complete = self._complete
+        return [complete(field, item, each, path, index, found) for index, each in enumerate(value)]
 
     def _finish(
-        self, field: FieldPlan, type_: GraphQLOutputType, tree: object, path: tuple[str | int, ...]
+        self,
+        field: FieldPlan,
+        shape: Shape,
+        tree: object,
+        parent: tuple[str | int, ...],
+        key: str | int,
     ) -> object:
         """Second pass, once the children ran: apply non-null rules bottom up."""
-        if isinstance(type_, GraphQLNonNull):
-            value = self._finish(field, type_.of_type, tree, path)
-            if value is None or value is _PROPAGATE:
-                if tree is None:
-                    where = f"{field.parent.name}.{field.name}"
-                    message = f"Cannot return null for non-nullable field {where}."
-                    self.errors.append(GraphQLError(message, list(field.nodes), path=list(path)))
-                return _PROPAGATE
-            return value
-        if tree is None or tree is _ERRORED:
-            return None
-        if isinstance(tree, _Object):
-            return tree.result
-        if isinstance(type_, GraphQLList):
-            assert isinstance(tree, list)
-            items = [
-                self._finish(field, type_.of_type, item, (*path, index))
-                for index, item in enumerate(tree)
-            ]
-            return None if any(item is _PROPAGATE for item in items) else items
-        return tree
+        value: object
+        if type(tree) is _Object:
+            value = tree.result
+        elif tree is _ERRORED or tree is None:
+            value = None
+        elif shape.item is not None and type(tree) is list:
+            path = (*parent, key)
+            item = shape.item
+            finish = self._finish
+            items = [finish(field, item, each, path, index) for index, each in enumerate(tree)]
+            value = None if any(each is _PROPAGATE for each in items) else items
+        else:
+            value = tree
+        if value is None and shape.nonnull:
+            if tree is None:
+                where = f"{field.parent.name}.{field.name}"
+                message = f"Cannot return null for non-nullable field {where}."
+                self.errors.append(GraphQLError(message, list(field.nodes), path=[*parent, key]))
+            return _PROPAGATE
+        return value
 
     def _error(self, error: Exception, field: FieldPlan, path: tuple[str | int, ...]) -> None:
         self.errors.append(located_error(error, list(field.nodes), list(path)))

@@ -32,6 +32,8 @@ from graphql import (
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
+    GraphQLLeafType,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -57,6 +59,31 @@ class Resolution(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Shape:
+    """A field's output type as completion needs it, worked out once.
+
+    A list (`item` is its items' shape), a leaf (`leaf` serializes it;
+    values of type `passthrough` are their own JSON), or else an object.
+    """
+
+    nonnull: bool
+    item: Shape | None = None
+    leaf: GraphQLLeafType | None = None
+    passthrough: builtins.type | None = None
+
+
+def shape_of(type_: GraphQLOutputType) -> Shape:
+    nonnull = isinstance(type_, GraphQLNonNull)
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        return Shape(nonnull, item=shape_of(type_.of_type))
+    if isinstance(type_, GraphQLLeafType):
+        return Shape(nonnull, leaf=type_, passthrough=_passthrough(type_))
+    return Shape(nonnull)
+
+
+@dataclass(frozen=True, slots=True)
 class FieldPlan:
     key: str
     name: str
@@ -73,9 +100,8 @@ class FieldPlan:
     """The field's Strawberry arguments, for converting argument values."""
     has_arguments: bool
     child: ObjectPlan | None
-    passthrough: builtins.type | None = None
-    """A Python type whose values are this field's JSON as they are (`str` for a
-    String or ID, `bool` for a Boolean; not in a list): completion skips them."""
+    shape: Shape | None = None
+    """None for `__typename`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,13 +240,12 @@ class _Builder:
             arguments=tuple(getattr(strawberry_field, "arguments", ())),
             has_arguments=bool(definition.args),
             child=child,
-            passthrough=_passthrough(definition.type),
+            shape=shape_of(definition.type),
         )
 
 
-def _passthrough(type_: GraphQLOutputType) -> type | None:
-    if isinstance(type_, GraphQLNonNull):
-        type_ = type_.of_type
+def _passthrough(type_: GraphQLLeafType) -> type | None:
+    """The Python type whose values are a leaf's JSON as they are, if any."""
     if type_ in (GraphQLString, GraphQLID):
         return str
     if type_ is GraphQLBoolean:
