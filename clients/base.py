@@ -5,25 +5,26 @@ One `ServiceClient` per downstream service sends through its `ServiceHttp`
 once), parses answers into records, and splits batch reads into chunks the
 contract accepts.
 
-Reads go through the process-wide `SharedCache` (see `clients.cache` for what
-it stores and for how long) and through request coalescing (`clients.flight`):
-a read the cache cannot answer joins an identical call already under way, if
-any. Without a cache (`cache=None`) every read goes to the network. When the
-cache has a Redis tier (`clients.remote_cache`), a read it cannot answer looks
-there before the network (batch reads: one `MGET` for their ids), and network
-answers Redis may keep are written there off the request path.
+Every read takes one path (`_read`), a single read being a batch of one id:
+the process-wide `SharedCache` answers what it holds fresh (see
+`clients.cache`); an id another request is already reading joins that call
+(`clients.flight`); the rest are fetched together, from the cache's Redis
+tier when it has one (`clients.remote_cache`: one `MGET`) and else from the
+service (a single read revalidates an expired entry by its ETag). Answers
+Redis may keep are written there off the request path. Without a cache
+(`cache=None`) every read goes to the network.
 
 When a read fails (the service is down, slow, or its circuit open) and the
 cache still holds an expired answer within the stale-if-error window, that
 answer is returned instead and reported to the recorder as `stale`, so the
-BFF can say which fields are out of date. Batch reads report failures per id:
-an id the service could not answer maps to its `DownstreamError`.
+BFF can say which fields are out of date. Failures are per id: an id the
+service could not answer maps to its `DownstreamError`.
 
 Per-request information (request id, caller, their `Authorization`, the
 recorder, the deadline) travels in a `CallScope`; waiting on a call another
-request started ends at this request's own deadline. `scoped()` returns a cheap copy of the
-client bound to one, sharing the pool, the cap, the cache and the calls in
-flight.
+request started ends at this request's own deadline. `scoped()` returns a
+cheap copy of the client bound to one, sharing the pool, the cap, the cache
+and the calls in flight.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import asyncio
 import copy
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Mapping, Sequence
 from typing import Self, TypeVar, cast
 from urllib.parse import quote
 
@@ -50,7 +51,11 @@ BATCH_LIMIT = 100
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-Batch = dict[str, Outcome[tuple[object, ...]]]
+Batch = dict[str, Outcome[object]]
+Known = tuple[StoredKey, Entry]
+"""An expired entry of the shared cache: it may be revalidated, or stand in for a failed read."""
+Fetch = Callable[[list[str], Mapping[str, Known]], Coroutine[object, object, Batch]]
+"""Reads ids from the service (or the Redis tier), given their expired entries."""
 PerId = dict[str, _T | DownstreamError]
 """A batch read's answer: per id, its value or why it could not be had."""
 
@@ -69,8 +74,7 @@ class ServiceClient:
         self.service = service
         self._wire = ServiceHttp(service, wire, config, resilience)
         self._cache = cache
-        self._reads: InFlight[Outcome[object]] = InFlight()
-        self._batches: InFlight[Batch] = InFlight()
+        self._flights: InFlight[Batch] = InFlight()
         self._scope = CallScope()
 
     def scoped(self, scope: CallScope) -> Self:
@@ -107,47 +111,25 @@ class ServiceClient:
         path: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> _T:
-        """GET one JSON document and parse it, through the cache and coalescing.
+        """GET one JSON document and parse it: a read of one id (`key`), as a batch is.
 
         `resource`, `key` and `variant` name the read in the cache; they must
         determine the request as fully as `route`, `path` and `params` do.
         """
         url = _url(route, path)
-        if self._cache is None:
-            response = await self._wire.send(self._scope, "GET", url, route, params=params)
-            return self.parse(parse, self._wire.json(response))
-        cache_key: CacheKey = (self.service, resource, key, variant)
         owner = self._scope.caller_id
-        hit = self._cache.lookup(cache_key, owner)
-        now = self._cache.now()
-        if hit is not None and hit[1].is_fresh(now):
-            self._cache.stats.hits += 1
-            self._wire.record(
-                self._scope, "GET", route, "shared", time.perf_counter(), age=hit[1].age(now)
+
+        async def fetch(ids: list[str], known: Mapping[str, Known]) -> Batch:
+            cache_key: CacheKey = (self.service, resource, key, variant)
+            outcome = await self._read_one(
+                url, route, params, parse, cache_key, owner, known.get(key)
             )
-            return cast(_T, hit[1].value)
-        self._cache.stats.misses += 1
+            return {key: outcome}
 
-        async def read() -> Outcome[object]:
-            return await self._read(url, route, params, parse, cache_key, owner, hit)
-
-        started = time.perf_counter()
-        try:
-            task = self._reads.find(cache_key)
-            if task is None:
-                task = self._reads.start([cache_key], read)
-                outcome = await self._join(task)
-            else:
-                outcome = await self._join(task)
-                self._wire.record(self._scope, "GET", route, "in-flight", started)
-            if not outcome.serves(owner):
-                outcome = await read()
-        except DownstreamError as failure:
-            if hit is None or not _stands_in(failure) or not self._cache.may_serve_stale(hit[1]):
-                raise
-            self._record_stale(route, started, failure, [(key, hit[1])])
-            return cast(_T, hit[1].value)
-        return cast(_T, outcome.value)
+        value = (await self._read(route, [key], fetch, resource, variant, batched=False))[key]
+        if isinstance(value, DownstreamError):
+            raise value
+        return cast(_T, value)
 
     async def get_items(
         self,
@@ -186,72 +168,17 @@ class ServiceClient:
         return maps to an empty tuple, one it could not be asked about (and
         that has no stale answer) to the `DownstreamError` that says why.
         """
-        wanted = list(dict.fromkeys(ids))
         owner = self._scope.caller_id
 
-        async def fetch(missing: list[str]) -> Batch:
+        async def fetch(missing: list[str], known: Mapping[str, Known]) -> Batch:
             return await self._read_batch(
                 route, id_param, missing, parse_item, id_of, resource, variant, params, owner
             )
 
-        started = time.perf_counter()
-        found: dict[str, tuple[object, ...] | DownstreamError] = {}
-        if self._cache is None:
-            await self._fetch_into(found, wanted, fetch)
-            return cast(PerId[tuple[_T, ...]], found)
-        waiting: dict[asyncio.Task[Batch], list[str]] = defaultdict(list)
-        missing: list[str] = []
-        expired: dict[str, Entry] = {}
-        now = self._cache.now()
-        oldest = 0.0
-        answered = 0
-        for entity_id in wanted:
-            cache_key: CacheKey = (self.service, resource, entity_id, variant)
-            hit = self._cache.lookup(cache_key, owner)
-            if hit is not None and hit[1].is_fresh(now):
-                self._cache.stats.hits += 1
-                found[entity_id] = cast(tuple[object, ...], hit[1].value)
-                oldest = max(oldest, hit[1].age(now))
-                answered += 1
-                continue
-            self._cache.stats.misses += 1
-            if hit is not None:
-                expired[entity_id] = hit[1]
-            task = self._batches.find(cache_key)
-            if task is not None:
-                waiting[task].append(entity_id)
-            else:
-                missing.append(entity_id)
-        if answered:
-            self._wire.record(
-                self._scope, "GET", route, "shared", started, age=oldest, batch_size=answered
-            )
-        joined = set(waiting)
-        if missing:
-            keys = [(self.service, resource, entity_id, variant) for entity_id in missing]
-            waiting[self._batches.start(keys, lambda: fetch(missing))].extend(missing)
-        refused: list[str] = []
-        for task, entity_ids in waiting.items():
-            try:
-                outcomes = await self._join(task)
-            except DownstreamError as failure:
-                found.update(dict.fromkeys(entity_ids, failure))
-                continue
-            if task in joined:
-                self._wire.record(
-                    self._scope, "GET", route, "in-flight", started, batch_size=len(entity_ids)
-                )
-            for entity_id in entity_ids:
-                outcome = outcomes[entity_id]
-                if outcome.serves(owner):
-                    found[entity_id] = outcome.value
-                else:
-                    refused.append(entity_id)
-        if refused:
-            await self._fetch_into(found, refused, fetch)
-        if expired:
-            self._stand_in_stale(found, expired, route, started)
-        return cast(PerId[tuple[_T, ...]], {entity_id: found[entity_id] for entity_id in wanted})
+        found = await self._read(
+            route, list(dict.fromkeys(ids)), fetch, resource, variant, batched=True
+        )
+        return cast(PerId[tuple[_T, ...]], found)
 
     async def post_json(
         self,
@@ -272,6 +199,100 @@ class ServiceClient:
         except RecordError as error:
             raise BadResponse(self.service, f"{self.service} sent an unexpected answer") from error
 
+    async def _read(
+        self,
+        route: str,
+        ids: list[str],
+        fetch: Fetch,
+        resource: str,
+        variant: Hashable,
+        *,
+        batched: bool,
+    ) -> dict[str, object]:
+        """Each id's value, or the `DownstreamError` that kept it from being read.
+
+        The one read path: fresh entries of the shared cache answer at once; an
+        id another request is already reading joins that read; the rest are
+        fetched together (`fetch` gets the expired entries it may revalidate).
+        Where a read fails and an expired entry is young enough, it stands in.
+        Reports give batch sizes for `batched` reads only.
+        """
+        found: dict[str, object] = {}
+        cache = self._cache
+        if cache is None:
+            await self._fetch_into(found, ids, fetch, {})
+            return found
+        owner = self._scope.caller_id
+        started = time.perf_counter()
+        waiting: dict[asyncio.Task[Batch], list[str]] = {}
+        missing: list[str] = []
+        expired: dict[str, Known] = {}
+        now = cache.now()
+        oldest = 0.0
+        answered = 0
+        service = self.service
+        for entity_id in ids:
+            cache_key: CacheKey = (service, resource, entity_id, variant)
+            hit = cache.lookup(cache_key, owner)
+            if hit is not None and hit[1].is_fresh(now):
+                cache.stats.hits += 1
+                found[entity_id] = hit[1].value
+                oldest = max(oldest, hit[1].age(now))
+                answered += 1
+                continue
+            cache.stats.misses += 1
+            if hit is not None:
+                expired[entity_id] = hit
+            task = self._flights.find(cache_key)
+            if task is not None:
+                waiting.setdefault(task, []).append(entity_id)
+            else:
+                missing.append(entity_id)
+        if answered:
+            self._wire.record(
+                self._scope,
+                "GET",
+                route,
+                "shared",
+                started,
+                age=oldest,
+                batch_size=answered if batched else None,
+            )
+        joined = set(waiting)
+        if missing:
+            keys = [(service, resource, entity_id, variant) for entity_id in missing]
+            known = {entity_id: expired[entity_id] for entity_id in missing if entity_id in expired}
+            flight = self._flights.start(keys, lambda: fetch(missing, known))
+            waiting.setdefault(flight, []).extend(missing)
+        refused: list[str] = []
+        for task, entity_ids in waiting.items():
+            try:
+                outcomes = await self._join(task)
+            except DownstreamError as failure:
+                found.update(dict.fromkeys(entity_ids, failure))
+                continue
+            if task in joined:
+                self._wire.record(
+                    self._scope,
+                    "GET",
+                    route,
+                    "in-flight",
+                    started,
+                    batch_size=len(entity_ids) if batched else None,
+                )
+            for entity_id in entity_ids:
+                outcome = outcomes[entity_id]
+                if outcome.serves(owner):
+                    found[entity_id] = outcome.value
+                else:
+                    refused.append(entity_id)
+        if refused:
+            # Another caller's private answer: read again, as this caller.
+            await self._fetch_into(found, refused, fetch, expired)
+        if expired:
+            self._stand_in_stale(found, expired, route, started)
+        return {entity_id: found[entity_id] for entity_id in ids}
+
     async def _join(self, task: asyncio.Task[_R]) -> _R:
         """Wait for a shared call, but not past this request's deadline."""
         left = self._scope.time_left()
@@ -287,12 +308,13 @@ class ServiceClient:
 
     async def _fetch_into(
         self,
-        found: dict[str, tuple[object, ...] | DownstreamError],
+        found: dict[str, object],
         ids: list[str],
-        fetch: Callable[[list[str]], Awaitable[Batch]],
+        fetch: Fetch,
+        known: Mapping[str, Known],
     ) -> None:
         try:
-            fetched = await fetch(ids)
+            fetched = await fetch(ids, known)
         except DownstreamError as failure:
             found.update(dict.fromkeys(ids, failure))
             return
@@ -300,8 +322,8 @@ class ServiceClient:
 
     def _stand_in_stale(
         self,
-        found: dict[str, tuple[object, ...] | DownstreamError],
-        expired: Mapping[str, Entry],
+        found: dict[str, object],
+        expired: Mapping[str, Known],
         route: str,
         started: float,
     ) -> None:
@@ -309,7 +331,8 @@ class ServiceClient:
         assert self._cache is not None
         by_failure: dict[DownstreamError, list[tuple[str, Entry]]] = defaultdict(list)
         for entity_id, value in found.items():
-            entry = expired.get(entity_id)
+            known = expired.get(entity_id)
+            entry = known[1] if known is not None else None
             if (
                 isinstance(value, DownstreamError)
                 and _stands_in(value)
@@ -319,7 +342,7 @@ class ServiceClient:
                 by_failure[value].append((entity_id, entry))
         for failure, stale in by_failure.items():
             for entity_id, entry in stale:
-                found[entity_id] = cast(tuple[object, ...], entry.value)
+                found[entity_id] = entry.value
             self._record_stale(route, started, failure, stale)
 
     def _record_stale(
@@ -343,7 +366,7 @@ class ServiceClient:
             ids=tuple(entity_id for entity_id, _ in stale),
         )
 
-    async def _read(
+    async def _read_one(
         self,
         url: str,
         route: str,
@@ -351,10 +374,13 @@ class ServiceClient:
         parse: Callable[[JsonObject], object],
         cache_key: CacheKey,
         owner: str | None,
-        known: tuple[StoredKey, Entry] | None,
+        known: Known | None,
     ) -> Outcome[object]:
         """One GET: from the Redis tier if it has it, else the network (conditional on an ETag)."""
-        assert self._cache is not None
+        if self._cache is None:
+            response = await self._wire.send(self._scope, "GET", url, route, params=params)
+            value = self.parse(parse, self._wire.json(response))
+            return Outcome(value, Freshness.parse(response.headers.get("cache-control")), owner)
         remote = self._cache.remote
         lookup = None
         if remote is not None:
@@ -407,19 +433,19 @@ class ServiceClient:
             if not ids:
                 return outcomes
         chunks = [ids[start : start + BATCH_LIMIT] for start in range(0, len(ids), BATCH_LIMIT)]
-        responses = await asyncio.gather(
-            *(
-                self._wire.send(
-                    self._scope,
-                    "GET",
-                    route,
-                    route,
-                    params={**(params or {}), id_param: ",".join(chunk)},
-                    batch_size=len(chunk),
-                )
-                for chunk in chunks
+        sends = [
+            self._wire.send(
+                self._scope,
+                "GET",
+                route,
+                route,
+                params={**(params or {}), id_param: ",".join(chunk)},
+                batch_size=len(chunk),
             )
-        )
+            for chunk in chunks
+        ]
+        # Most batches are one chunk: awaited here rather than in a task of their own.
+        responses = [await sends[0]] if len(sends) == 1 else await asyncio.gather(*sends)
         for chunk, response in zip(chunks, responses, strict=True):
             header = response.headers.get("cache-control", "")
             freshness = Freshness.parse(header)

@@ -15,13 +15,14 @@ from typing import Generic, TypeVar
 from clients.cache import Freshness
 
 _T = TypeVar("_T")
+_V = TypeVar("_V", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome(Generic[_T]):
+class Outcome(Generic[_V]):
     """A read's value, how it may be reused, and whose identity it was read under."""
 
-    value: _T
+    value: _V
     freshness: Freshness
     caller: str | None
 
