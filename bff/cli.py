@@ -95,8 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     deprecated.add_argument(
         "--metrics-url",
         action="append",
-        help="a BFF's /metrics, once per process to add up (default: "
-        "http://localhost:8000/metrics)",
+        help="a BFF's /metrics, once per server to add up (default: http://localhost:8000/metrics)",
     )
     options = parser.parse_args(args)
     if options.command == "documents":

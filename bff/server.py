@@ -8,6 +8,7 @@ import os
 import uvicorn
 from starlette.applications import Starlette
 
+from bff import metrics_directory
 from bff.app import create_app
 from bff.logs import configure_logging
 from bff.settings import Settings
@@ -19,7 +20,11 @@ def app_from_environ() -> Starlette:
     """The app factory uvicorn calls in each worker process."""
     settings = Settings.from_environ(os.environ)
     configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings, handle_signals=True)
+    app = create_app(
+        settings,
+        handle_signals=True,
+        metrics_directory=os.environ.get(metrics_directory.VARIABLE) or None,
+    )
     tune_garbage_collector()
     return app
 
@@ -39,6 +44,11 @@ def tune_garbage_collector() -> None:
 
 def serve(settings: Settings) -> None:
     """Serve on the settings' host and port with their number of workers."""
+    with metrics_directory.prepared(settings.workers, os.environ):
+        _run(settings)
+
+
+def _run(settings: Settings) -> None:
     uvicorn.run(
         "bff.server:app_from_environ",
         factory=True,
