@@ -1,4 +1,4 @@
-"""`bff serve` with two workers: one scrape answers for both.
+"""`bff serve` with two workers: one scrape answers for both, and Redis holds what they share.
 
 Which worker takes a connection is the kernel's choice, so each test sends
 requests on new connections until both workers have answered some, as their
@@ -7,6 +7,7 @@ own files in the shared metrics directory show.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -19,16 +20,24 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
+from redis import Redis
 
 from bff.cli import main
 from bff.examples import CATEGORY_LISTING, PRODUCT_PAGE, Example
+from bff.persisted import REDIS_PREFIX
 from demo.launch import DemoProcess
 from tests.e2e.conftest import serving_bff
-from tests.harness import Samples, parsed_metrics, sample
+from tests.harness import Samples, parsed_metrics, sample, signed_in
 
 pytestmark = pytest.mark.e2e
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
 MOST_REQUESTS = 200  # both workers take some long before this
+STARTUP_LINE = (
+    "WARNING bff.server 2 workers without BFF_REDIS_URL: each keeps its own APQ registrations, "
+    "response cache, downstream cache, circuit breakers and retry budgets, WebSocket and "
+    "subscription caps; metrics are shared"
+)
 
 
 @dataclass
@@ -243,3 +252,67 @@ def test_without_a_directory_given_the_workers_share_a_temporary_one(
     assert len({name.rsplit("_", 1)[1] for name in files if name.startswith("gauge_")}) == 2
     assert not made[0].exists()
     assert made_for_one == []
+
+
+def test_two_workers_without_redis_say_once_what_each_keeps(
+    stack: DemoProcess, tmp_path: Path
+) -> None:
+    with two_workers(stack, tmp_path) as workers:
+        pass
+
+    lines = workers.log.read_text().splitlines()
+    assert [line.split(" ", 2)[2] for line in lines if "BFF_REDIS_URL" in line] == [STARTUP_LINE]
+
+
+def test_apq_registered_through_one_worker_is_found_by_both_through_redis(
+    stack: DemoProcess, tmp_path: Path
+) -> None:
+    query = f'query Unique{os.urandom(6).hex()} {{ product(id: "p1") {{ id name }} }}'
+    sha256 = hashlib.sha256(query.encode()).hexdigest()
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": sha256}}
+    answers: list[httpx.Response] = []
+
+    def hash_only_answered() -> bool:
+        hit = workers.counting("bff_persisted_queries_total", outcome="hit")
+        miss = workers.counting("bff_persisted_queries_total", outcome="miss")
+        return len(hit.keys() | miss.keys()) == 2
+
+    try:
+        with two_workers(stack, tmp_path, BFF_REDIS_URL=REDIS_URL) as workers:
+            registered = workers.post({"query": query, "extensions": persisted})
+            send_until(
+                lambda: answers.append(workers.post({"extensions": persisted})),
+                hash_only_answered,
+            )
+    finally:
+        with Redis.from_url(REDIS_URL) as redis:
+            redis.delete(REDIS_PREFIX + sha256)
+
+    assert registered.json()["data"]["product"]["id"] == "p1"
+    assert [answer.json() for answer in answers] == [registered.json()] * len(answers)
+    assert "without BFF_REDIS_URL" not in workers.log.read_text()
+
+
+def test_a_rate_limit_holds_across_workers_through_redis(
+    stack: DemoProcess, tmp_path: Path
+) -> None:
+    listing = {"query": CATEGORY_LISTING.query, "variables": {"category": "c1"}}  # costs 1,301
+    caller = signed_in(f"user-{os.urandom(6).hex()}")
+    refusals: list[httpx.Response] = []
+    with two_workers(
+        stack,
+        tmp_path,
+        BFF_REDIS_URL=REDIS_URL,
+        BFF_RATE_LIMIT="true",
+        BFF_RATE_LIMIT_CAPACITY="2000",
+        BFF_RATE_LIMIT_REFILL_PER_S="1",
+    ) as workers:
+        spent = workers.post(listing, caller)
+        send_until(
+            lambda: refusals.append(workers.post(listing, caller)),
+            # Refused before the document is read: counted as an unknown operation.
+            lambda: len(workers.counting("bff_graphql_requests_total", outcome="error")) == 2,
+        )
+
+    assert spent.status_code == 200
+    assert {refusal.status_code for refusal in refusals} == {429}
