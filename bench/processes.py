@@ -1,4 +1,4 @@
-"""The BFF under test as a child process, pinned to a core, and what it costs."""
+"""The BFF under test as a child process, one worker pinned to a core, and what it costs."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ def pinned(cpu: int | None) -> list[str]:
 
 
 class BffProcess:
-    """`bff serve`, one worker, with the given settings."""
+    """`bff serve` with the given settings: one worker pinned to `cpu`, or several unpinned."""
 
-    def __init__(self, env: Mapping[str, str], *, cpu: int | None) -> None:
+    def __init__(self, env: Mapping[str, str], *, cpu: int | None, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        settings = {**env, "BFF_PORT": str(self.port), "BFF_WORKERS": "1"}
+        settings = {**env, "BFF_PORT": str(self.port), "BFF_WORKERS": str(workers)}
         self.process = subprocess.Popen(
-            [*pinned(cpu), sys.executable, "-m", "bff", "serve"],
+            [*pinned(cpu if workers == 1 else None), sys.executable, "-m", "bff", "serve"],
             env={**os.environ, "BFF_LOG_LEVEL": "warning", **settings},
             stdout=subprocess.DEVNULL,
             text=True,
@@ -51,14 +51,8 @@ class BffProcess:
         raise RuntimeError("bff serve never became ready")
 
     def peak_rss_mb(self) -> float:
-        """The process's peak resident set size so far (Linux's VmHWM)."""
-        status = Path(f"/proc/{self.process.pid}/status")
-        if not status.exists():
-            return 0.0
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        """The largest peak resident set size so far of the server's processes: one worker's."""
+        return max(_peak_rss_mb(pid) for pid in [self.process.pid, *_children(self.process.pid)])
 
     def cpu_seconds(self) -> float:
         """CPU time the server has used so far, its worker processes' included."""
@@ -91,6 +85,18 @@ def _cpu_seconds(pid: int) -> float:
         return 0.0
     # Counted after the command name: utime and stime are the 12th and 13th fields.
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """A process's peak resident set size so far (Linux's VmHWM); 0 once it is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    for line in lines:
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _children(pid: int) -> list[int]:

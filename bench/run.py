@@ -7,7 +7,9 @@ each concurrency, over the demo's whole keyspace (`bench.traffic`). All modes
 run in one invocation so that their ratios hold on a noisy machine. Each cell
 reports req/s, p50 and p99, and the BFF's CPU time per operation (its process
 CPU time over the cell divided by the requests answered). Prints a table and
-writes the same as JSON.
+writes the same as JSON. `--workers N` runs the BFF with N workers instead,
+not pinned: the scheduler spreads them over every core, the load generator's
+and the services' included.
 
 Modes:
   naive    loaders and caches off: one downstream call per field, graphql-core's
@@ -110,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {
         "machine": machine(),
         "profile": args.profile,
+        "workers": args.workers,
         "keyspace": args.keyspace,
         "downstream_latency_ms": args.latency_ms,
         "load_generator": generator_name(),
@@ -135,7 +138,7 @@ def _run_mode(
     if mode == "traced":
         env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = span_sink
     identity = IdentityProvider()
-    bff = BffProcess(env, cpu=args.bff_cpu)
+    bff = BffProcess(env, cpu=args.bff_cpu, workers=args.workers)
     rows: list[Row] = []
     try:
         for example in operations:
@@ -208,6 +211,7 @@ def _check(url: str, request: Request, example: Example) -> None:
 def _table(report: dict[str, object], rows: list[Row]) -> str:
     header = (
         f"{report['machine']}; {report['profile']} profile, {report['keyspace']} keyspace; "
+        f"{report['workers']} BFF worker(s); "
         f"downstream latency {report['downstream_latency_ms']} ms; "
         f"load: {report['load_generator']}, {report['duration_s']} s per cell\n"
     )
@@ -250,7 +254,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=[op.name for op in REFERENCE_OPERATIONS],
         default=[op.name for op in REFERENCE_OPERATIONS],
     )
-    parser.add_argument("--bff-cpu", type=int, default=0, help="core the BFF is pinned to")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="BFF worker processes; more than one are not pinned, the scheduler spreads them",
+    )
+    parser.add_argument("--bff-cpu", type=int, default=0, help="core one BFF worker is pinned to")
     parser.add_argument("--load-cpu", type=int, default=1, help="core for load and services")
     parser.add_argument(
         "--quiet",

@@ -60,6 +60,7 @@ def create_app(
     wall_clock: Callable[[], float] = time.time,
     tracer_provider: TracerProvider | None = None,
     handle_signals: bool = False,
+    metrics_directory: str | None = None,
 ) -> Starlette:
     """Build the app.
 
@@ -68,7 +69,8 @@ def create_app(
     waiting, `wall_clock` to expire tokens on open WebSockets without waiting,
     and `tracer_provider` to capture spans; otherwise spans go where the
     `OTEL_*` settings say. A served process passes `handle_signals` to drain on
-    SIGTERM (`bff.lifecycle`).
+    SIGTERM (`bff.lifecycle`), and `metrics_directory` when it is one of several
+    workers sharing their metrics (`bff.metrics_directory`).
     """
 
     runtime = Runtime()
@@ -122,6 +124,7 @@ def create_app(
         caches=lambda: _cache_readings(cache, responses, operations),
         circuits=lambda: runtime.clients.circuits() if runtime.clients is not None else {},
         event_streams=lambda: stream_slots.open,
+        directory=metrics_directory,
     )
 
     def observed(service: str, inner: Wire) -> Wire:
@@ -204,6 +207,7 @@ def create_app(
             else None
         )
         decisions.start()
+        metrics.start()
         try:
             yield
         finally:
@@ -213,6 +217,7 @@ def create_app(
                 with suppress(asyncio.CancelledError):
                     await watcher
             await decisions.stop()
+            await metrics.stop()
             lifecycle.restore_signals()
             await runtime.clients.aclose()
             await identity_http.aclose()

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -95,8 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     deprecated.add_argument(
         "--metrics-url",
         action="append",
-        help="a BFF's /metrics, once per process to add up (default: "
-        "http://localhost:8000/metrics)",
+        help="a BFF's /metrics, once per server to add up (default: http://localhost:8000/metrics)",
     )
     options = parser.parse_args(args)
     if options.command == "documents":
@@ -126,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.command == "serve":
         run_server(settings)
         return 0
-    return _demo(settings)
+    return _demo(settings if options.workers else demo_workers(settings, os.environ))
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -144,6 +143,21 @@ def _with_overrides(settings: Settings, options: argparse.Namespace) -> Settings
         port=options.port or settings.port,
         workers=options.workers or settings.workers,
     )
+
+
+def demo_workers(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """`bff demo` runs one worker unless BFF_WORKERS (or `--workers`) asks for more.
+
+    The demo is someone trying the BFF out: one worker serves far more than they
+    send, and keeps what they look at whole. Its caches answer the second
+    request (the debug view says so), a persisted query registered once is
+    known, every counter is in one place. Several workers share metrics, and
+    APQ registrations and rate limits through Redis, but each keeps its own
+    caches, so the same request would be a cache hit or not by chance.
+    """
+    from dataclasses import replace
+
+    return settings if "BFF_WORKERS" in environ else replace(settings, workers=1)
 
 
 def _print_settings() -> int:

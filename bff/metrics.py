@@ -1,15 +1,19 @@
 """Prometheus metrics, served at `GET /metrics` by `prometheus_client`.
 
 Labels stay bounded: the first `max_operations` operation names and the first
-`max_clients` client name/version pairs are kept as they are; later ones are
-counted under `other`, so a client sending random operation names cannot blow
-up the series count. Cache counters and circuit-breaker states are read from
-their owners at scrape time, costing nothing per request.
+`max_clients` client name/version pairs are kept as they are (per worker);
+later ones are counted under `other`, so a client sending random operation
+names cannot blow up the series count. Cache counters, circuit-breaker states
+and open event streams are read from their owners (`refresh`), costing nothing
+per request: at scrape time, and with several workers also every second, so
+that the worker taking the scrape sees the others' (`bff.metrics_directory`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 
 from prometheus_client import (
@@ -20,15 +24,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bff import metrics_directory
 from clients.breaker import STATES
 
 OTHER = "other"
 UNKNOWN = "unknown"
+REFRESH_INTERVAL_S = 1.0
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 
@@ -40,36 +44,6 @@ class CacheReading:
     cache: str
     hits: int
     misses: int
-
-
-class _CacheCollector(Collector):
-    def __init__(self, readings: Callable[[], Iterable[CacheReading]]) -> None:
-        self._readings = readings
-
-    def collect(self) -> Iterable[Metric]:
-        family = CounterMetricFamily(
-            "bff_cache_lookups", "Cache lookups by cache and result.", labels=["cache", "result"]
-        )
-        for reading in self._readings():
-            family.add_metric([reading.cache, "hit"], reading.hits)
-            family.add_metric([reading.cache, "miss"], reading.misses)
-        yield family
-
-
-class _CircuitCollector(Collector):
-    def __init__(self, circuits: Callable[[], Mapping[str, str]]) -> None:
-        self._circuits = circuits
-
-    def collect(self) -> Iterable[Metric]:
-        family = GaugeMetricFamily(
-            "bff_circuit_state",
-            "1 for each downstream service's current circuit-breaker state.",
-            labels=["service", "state"],
-        )
-        for service, current in self._circuits().items():
-            for state in STATES:
-                family.add_metric([service, state], 1.0 if state == current else 0.0)
-        yield family
 
 
 class _Bounded:
@@ -89,6 +63,12 @@ class _Bounded:
 
 
 class Metrics:
+    """The BFF's metrics; `directory` is the workers' shared one, if any (`bff.metrics_directory`).
+
+    Gauges say how to add up across workers (`multiprocess_mode`): the counts
+    of live workers are summed, so with one worker they read as they always did.
+    """
+
     def __init__(
         self,
         *,
@@ -97,8 +77,15 @@ class Metrics:
         caches: Callable[[], Iterable[CacheReading]] = tuple,
         circuits: Callable[[], Mapping[str, str]] = dict,
         event_streams: Callable[[], float] = lambda: 0.0,
+        directory: str | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
+        self._directory = directory
+        self._caches = caches
+        self._circuits = circuits
+        self._event_streams = event_streams
+        self._counted: dict[tuple[str, str], int] = {}
+        self._refreshing: asyncio.Task[None] | None = None
         self._operation = _Bounded(max_operations)
         self._client = _Bounded(max_clients)
         operation_labels = ["operation_name", "operation_type", "client_name", "client_version"]
@@ -119,6 +106,7 @@ class Metrics:
             "bff_graphql_requests_in_flight",
             "GraphQL requests being answered now.",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self._downstream = Counter(
             "bff_downstream_requests",
@@ -206,6 +194,7 @@ class Metrics:
             "bff_subscriptions_active",
             "GraphQL subscriptions running now.",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.subscriptions = Counter(
             "bff_subscriptions",
@@ -218,12 +207,14 @@ class Metrics:
             "bff_websockets_open",
             "WebSockets open now.",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
-        Gauge(
+        self._event_streams_open = Gauge(
             "bff_event_streams_open",
             "Downstream event streams open now, out of BFF_MAX_EVENT_STREAMS.",
             registry=self.registry,
-        ).set_function(event_streams)
+            multiprocess_mode="livesum",
+        )
         self.websocket_refusals = Counter(
             "bff_websocket_refusals",
             "WebSockets, subscriptions and event streams refused by a cap, and sockets "
@@ -231,8 +222,56 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
-        self.registry.register(_CacheCollector(caches))
-        self.registry.register(_CircuitCollector(circuits))
+        self._cache_lookups = Counter(
+            "bff_cache_lookups",
+            "Cache lookups by cache and result.",
+            ["cache", "result"],
+            registry=self.registry,
+        )
+        self._circuit_state = Gauge(
+            "bff_circuit_state",
+            "1 for each downstream service's current circuit-breaker state (with several "
+            "workers: how many of them are in it).",
+            ["service", "state"],
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+
+    def refresh(self) -> None:
+        """Bring what the caches, breakers and streams hold into the metrics."""
+        for reading in self._caches():
+            for result, total in (("hit", reading.hits), ("miss", reading.misses)):
+                counted = self._counted.get((reading.cache, result), 0)
+                # Labelled even at zero, so that a cache shows before its first lookup.
+                lookups = self._cache_lookups.labels(reading.cache, result)
+                if total > counted:
+                    lookups.inc(total - counted)
+                    self._counted[reading.cache, result] = total
+        for service, current in self._circuits().items():
+            for state in STATES:
+                self._circuit_state.labels(service, state).set(1.0 if state == current else 0.0)
+        self._event_streams_open.set(self._event_streams())
+
+    def start(self) -> None:
+        """With several workers, publish this one's readings every second for the others."""
+        if self._directory is not None:
+            self._refreshing = asyncio.create_task(self._refresh_every(REFRESH_INTERVAL_S))
+
+    async def stop(self) -> None:
+        """Publish the last readings, then leave the live workers' gauges."""
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._refreshing
+            self._refreshing = None
+        if self._directory is not None:
+            self.refresh()
+            metrics_directory.leave(self._directory)
+
+    async def _refresh_every(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            self.refresh()
 
     def operation(
         self,
@@ -270,4 +309,10 @@ class Metrics:
         self._batch.labels(loader).observe(keys)
 
     async def endpoint(self, request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        self.refresh()
+        registry = (
+            metrics_directory.collected(self._directory)
+            if self._directory is not None
+            else self.registry
+        )
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 
 import uvicorn
 from starlette.applications import Starlette
 
+from bff import metrics_directory
 from bff.app import create_app
 from bff.logs import configure_logging
 from bff.settings import Settings
 
 YOUNG_GENERATION_THRESHOLD = 10_000
+_log = logging.getLogger("bff.server")
 
 
 def app_from_environ() -> Starlette:
     """The app factory uvicorn calls in each worker process."""
     settings = Settings.from_environ(os.environ)
     configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings, handle_signals=True)
+    app = create_app(
+        settings,
+        handle_signals=True,
+        metrics_directory=os.environ.get(metrics_directory.VARIABLE) or None,
+    )
     tune_garbage_collector()
     return app
 
@@ -39,6 +46,33 @@ def tune_garbage_collector() -> None:
 
 def serve(settings: Settings) -> None:
     """Serve on the settings' host and port with their number of workers."""
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.workers > 1 and not settings.redis_url:
+        _log.warning(
+            "%d workers without BFF_REDIS_URL: each keeps its own %s; metrics are shared",
+            settings.workers,
+            ", ".join(per_worker_state(settings)),
+        )
+    with metrics_directory.prepared(settings.workers, os.environ):
+        _run(settings)
+
+
+def per_worker_state(settings: Settings) -> list[str]:
+    """What each worker keeps to itself when no Redis is shared."""
+    state = []
+    if settings.persisted.apq and not settings.persisted.safelist:
+        state.append("APQ registrations")
+    if settings.rate_limit.enabled:
+        state.append("rate-limit buckets")
+    if settings.response_cache:
+        state.append("response cache")
+    if settings.downstream_cache:
+        state.append("downstream cache")
+    state += ["circuit breakers and retry budgets", "WebSocket and subscription caps"]
+    return state
+
+
+def _run(settings: Settings) -> None:
     uvicorn.run(
         "bff.server:app_from_environ",
         factory=True,

@@ -1,10 +1,11 @@
 """`bff usage deprecated`: which clients still use the schema's deprecated parts.
 
 Reads `bff_deprecated_usage_total` from the `/metrics` of running BFFs and
-adds the counts up. Each worker process counts its own uses since it started:
-name every process, or ask Prometheus for `sum by (coordinate, client_name,
-client_version) (bff_deprecated_usage_total)` over a longer time. A
-deprecated coordinate with no use seen for long enough can be removed.
+adds the counts up. Each server counts the uses its workers saw since it
+started (one scrape answers for all of them): name every server, or ask
+Prometheus for `sum by (coordinate, client_name, client_version)
+(bff_deprecated_usage_total)` over a longer time. A deprecated coordinate with
+no use seen for long enough can be removed.
 """
 
 from __future__ import annotations

@@ -37,6 +37,15 @@ def answered(value: _T | DownstreamError) -> _T:
     return value
 
 
+def parsed_metrics(text: str) -> Samples:
+    """Prometheus text, as samples by name and sorted labels."""
+    return {
+        (item.name, tuple(sorted(item.labels.items()))): item.value
+        for family in text_string_to_metric_families(text)
+        for item in family.samples
+    }
+
+
 def sample(samples: Samples, name: str, **labels: str) -> float:
     """One sample's value; 0 when absent (a counter not yet incremented)."""
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
@@ -153,11 +162,7 @@ class Harness:
         response = await self.http.get("/metrics")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
-        return {
-            (item.name, tuple(sorted(item.labels.items()))): item.value
-            for family in text_string_to_metric_families(response.text)
-            for item in family.samples
-        }
+        return parsed_metrics(response.text)
 
     def reset_calls(self) -> None:
         for service in self.demo.values():
