@@ -121,6 +121,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._calls: dict[tuple[str, str, str], Counter] = {}
+        self._call_times: dict[tuple[str, str], Histogram] = {}
+        self._batch_sizes: dict[str, Histogram] = {}
         self._batch = Histogram(
             "bff_loader_batch_size",
             "Keys per loader batch, after deduplication.",
@@ -302,11 +305,26 @@ class Metrics:
         return client_name, client_version
 
     def downstream(self, *, service: str, route: str, status: str, seconds: float) -> None:
-        self._downstream.labels(service, route, status).inc()
-        self._downstream_duration.labels(service, route).observe(seconds)
+        # Children by label values, kept: `labels()` takes a lock and checks its
+        # arguments on every call, and these run for every downstream call.
+        counted = self._calls.get((service, route, status))
+        if counted is None:
+            counted = self._calls[(service, route, status)] = self._downstream.labels(
+                service, route, status
+            )
+        timed = self._call_times.get((service, route))
+        if timed is None:
+            timed = self._call_times[(service, route)] = self._downstream_duration.labels(
+                service, route
+            )
+        counted.inc()
+        timed.observe(seconds)
 
     def loader_batch(self, loader: str, keys: int) -> None:
-        self._batch.labels(loader).observe(keys)
+        sized = self._batch_sizes.get(loader)
+        if sized is None:
+            sized = self._batch_sizes[loader] = self._batch.labels(loader)
+        sized.observe(keys)
 
     async def endpoint(self, request: Request) -> Response:
         self.refresh()

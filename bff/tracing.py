@@ -51,6 +51,7 @@ from opentelemetry.trace import (
     SpanKind,
     StatusCode,
     Tracer,
+    get_current_span,
     set_span_in_context,
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -200,8 +201,8 @@ class LoaderBatch:
 
     def parent_context(self) -> Context:
         """The context a downstream call made for this batch starts its span in."""
-        if self._ended:
-            return self._parent
+        if self._ended or not get_current_span(self._parent).is_recording():
+            return self._parent  # an unrecorded trace gets no span for the batch either
         if self._span is None:
             self._span = self._tracer.start_span(
                 self._name,

@@ -6,7 +6,8 @@ the W3C `traceparent`/`tracestate` (and `baggage`, when the caller's is let
 through) of that span, so the downstream service's own spans join the same
 trace. Its outcome and duration feed the metrics. A stream's span covers its
 opening, up to the reply's status. Spans are not made current (nothing runs
-inside them), and their attributes are only built when they are recorded.
+inside them), and none is made where the trace is not recorded: downstream
+then continues the enclosing span's context.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from urllib.parse import urlsplit
 
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, set_span_in_context
+from opentelemetry.trace import (
+    Span,
+    SpanKind,
+    StatusCode,
+    Tracer,
+    get_current_span,
+    set_span_in_context,
+)
 
 from bff.metrics import Metrics
 from bff.tracing import CURRENT_BATCH, PROPAGATOR
@@ -65,10 +73,14 @@ class ObservedWire:
 
     def _span(self, request: Outgoing) -> Span:
         batch = CURRENT_BATCH.get()
+        parent = batch.parent_context() if batch is not None else None
+        enclosing = get_current_span(parent)
+        if not enclosing.is_recording():
+            # The trace is not recorded here: a span of this call would be dropped
+            # too. Downstream gets the enclosing span's context, which it continues.
+            return enclosing
         span = self._tracer.start_span(
-            f"{request.method} {request.route}",
-            context=batch.parent_context() if batch is not None else None,
-            kind=SpanKind.CLIENT,
+            f"{request.method} {request.route}", context=parent, kind=SpanKind.CLIENT
         )
         if span.is_recording():
             span.set_attributes(
@@ -99,10 +111,11 @@ class ObservedWire:
         )
 
     def _answered(self, span: Span, route: str, status: int, started: float) -> None:
-        span.set_attribute("http.response.status_code", status)
-        if status >= 500:
-            span.set_status(StatusCode.ERROR)
-        span.end()
+        if span.is_recording():
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(StatusCode.ERROR)
+            span.end()
         self._metrics.downstream(
             service=self._service,
             route=route,
@@ -111,9 +124,10 @@ class ObservedWire:
         )
 
     def _failed(self, span: Span, route: str, error: BaseException, started: float) -> None:
-        span.set_attribute("error.type", type(error).__name__)
-        span.set_status(StatusCode.ERROR)
-        span.end()
+        if span.is_recording():
+            span.set_attribute("error.type", type(error).__name__)
+            span.set_status(StatusCode.ERROR)
+            span.end()
         self._metrics.downstream(
             service=self._service,
             route=route,
