@@ -19,8 +19,11 @@ expired cache entry served because the service failed, or nobody: the call was
 refused before it was sent (open circuit, time budget spent)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Exchange:
+    """One read or call of a request. Not frozen: one is made for every call, and a
+    frozen dataclass sets each of its fields through `object.__setattr__`."""
+
     service: str
     method: str
     route: str

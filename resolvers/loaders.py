@@ -111,10 +111,12 @@ def build_loaders(
 ) -> Loaders:
     """Create fresh loaders for one request. Must run inside its event loop."""
 
+    loop = asyncio.get_running_loop()
+
     def loader(name: str, batch: BatchFn[K, V]) -> Loader[K, V]:
         if not batching:
             return DirectLoader(batch if observer is None else _observed(name, batch, observer))
-        return BatchLoader(name, batch, observer)
+        return BatchLoader(name, batch, observer, loop)
 
     async def users(ids: list[str]) -> list[UserRecord | BaseException | None]:
         found = await clients.accounts.get_users(ids)
@@ -211,11 +213,17 @@ class BatchLoader(Generic[K, V]):
 
     __slots__ = ("_batch", "_loads", "_loop", "_memo", "_name", "_observer", "_queue", "_requested")
 
-    def __init__(self, name: str, batch: BatchFn[K, V], observer: LoaderObserver | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        batch: BatchFn[K, V],
+        observer: LoaderObserver | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self._name = name
         self._batch = batch
         self._observer = observer
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop
         self._memo: dict[K, Future[V]] = {}
         self._queue: list[tuple[K, Future[V]]] = []
         self._requested = 0
