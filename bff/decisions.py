@@ -118,7 +118,11 @@ class ProductDecisions:
 
 def _sink(settings: ProductSettings, redis: Redis | None) -> Sink | None:
     if settings.usage_sink == "jsonl":
-        return JsonLinesSink(Path(settings.usage_file))
+        return JsonLinesSink(
+            Path(settings.usage_file),
+            max_bytes=settings.usage_file_max_bytes,
+            keep=settings.usage_file_keep,
+        )
     if settings.usage_sink == "redis":
         assert redis is not None, "the settings refuse a redis sink without BFF_REDIS_URL"
         return RedisStreamSink(redis, settings.usage_stream)

@@ -163,6 +163,8 @@ class ProductSettings:
     exposure_window_s: float = 86_400.0
     usage_sink: str = "jsonl"
     usage_file: str = "usage.jsonl"
+    usage_file_max_bytes: int = 64 * 1024 * 1024
+    usage_file_keep: int = 4
     usage_stream: str = "bff:usage"
     usage_queue: int = 10_000
     usage_batch: int = 500
@@ -658,6 +660,16 @@ def _product(env: _Reader, demo: bool) -> ProductSettings:
         ),
         usage_sink=sink,
         usage_file=env.text("USAGE_FILE", "usage.jsonl", "the JSON lines file usage events go to"),
+        usage_file_max_bytes=env.integer(
+            "USAGE_FILE_MAX_BYTES",
+            64 * 1024 * 1024,
+            "size at which the usage file is rotated (to usage.jsonl.1, .2, ...)",
+            low=1,
+            shown="67108864 (64 MiB)",
+        ),
+        usage_file_keep=env.integer(
+            "USAGE_FILE_KEEP", 4, "rotated usage files kept besides the current one", low=1
+        ),
         usage_stream=env.text("USAGE_STREAM", "bff:usage", "the Redis stream usage events go to"),
         usage_queue=env.integer(
             "USAGE_QUEUE", 10_000, "usage events held before new ones are dropped", low=1
