@@ -1,9 +1,10 @@
 """What product decisions need at run time: the experiments in force and usage analytics.
 
 `ProductDecisions` holds the experiments file (reloaded on change), the usage
-pipeline and its sink, and the log that lets one exposure per caller and
-variant through per window. The app starts its background tasks in its
-lifespan and gives each request an `Assignments` bound to its caller.
+pipeline and its sink, and what lets one exposure per caller and variant
+through per window (`bff.analytics.exposures`). The app starts its background
+tasks in its lifespan and gives each request an `Assignments` bound to its
+caller.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bff.analytics.events import ExposureEvent, subject_of
-from bff.analytics.pipeline import ExposureLog, UsagePipeline
+from bff.analytics.exposures import ExposureLog, SharedExposures
+from bff.analytics.pipeline import UsagePipeline
 from bff.analytics.sinks import JsonLinesSink, RedisStreamSink, Sink, StdoutSink
 from bff.experiments_file import load_rules
 from bff.metrics import Metrics
@@ -46,13 +48,26 @@ class ProductDecisions:
             else None
         )
         sink = _sink(settings, redis)
+        shared = (
+            SharedExposures(
+                redis,
+                f"{settings.usage_stream}:exposed:",
+                on_error=lambda: metrics.redis_errors.labels("exposures", "claim").inc(),
+            )
+            if redis is not None
+            else None
+        )
         self.usage = (
             UsagePipeline(
                 sink,
                 max_queue=settings.usage_queue,
                 batch_size=settings.usage_batch,
                 flush_interval_s=settings.usage_flush_s,
-                count=lambda result, events: metrics.usage_events.labels(result).inc(events),
+                report_interval_s=settings.usage_interval_s,
+                sample=settings.usage_sample,
+                claim=shared.claim if shared is not None else None,
+                count=lambda result, records: metrics.usage_events.labels(result).inc(records),
+                wall_clock=wall_clock,
             )
             if sink is not None
             else None
@@ -86,6 +101,7 @@ class ProductDecisions:
                         subject=subject_of(exposure.unit, exposure.experiment, self._subject_key),
                         client_name=subject.client_name,
                         client_version=subject.client_version,
+                        window_s=self._settings.exposure_window_s,
                     )
                 )
 

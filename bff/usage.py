@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bff.analytics.records import UsageData
+
 DEFAULT_URL = "http://localhost:8000/metrics"
 FAMILY = "bff_deprecated_usage"
 _WITNESS = "bff_graphql_requests_in_flight"
@@ -57,6 +59,23 @@ def add_usage(usage: Usage, text: str, *, source: str = "the metrics") -> None:
         raise ScrapeFailed(f"{source} is not Prometheus text: {error}") from None
     if not seen_bff:
         raise ScrapeFailed(f"{source} holds no BFF metrics ({_WITNESS} is missing)")
+
+
+def recorded(data: UsageData, deprecated: Mapping[str, str]) -> Usage:
+    """The uses of deprecated coordinates that usage records hold.
+
+    A report names the deprecated coordinates of each signature; a raw event
+    only its coordinates, of which those `deprecated` names count.
+    """
+    usage: Usage = {}
+    for use in data.uses:
+        used = use.deprecated
+        if used is None:
+            used = [coordinate for coordinate in use.fields if coordinate in deprecated]
+        for coordinate in used:
+            clients = usage.setdefault(coordinate, {})
+            clients[use.client] = clients.get(use.client, 0.0) + use.count
+    return usage
 
 
 def report(usage: Usage, deprecated: Mapping[str, str]) -> list[str]:
