@@ -94,10 +94,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     deprecated = usage_commands.add_parser(
         "deprecated", help="who still uses each deprecated field, argument or enum value"
     )
-    deprecated.add_argument(
+    source = deprecated.add_mutually_exclusive_group()
+    source.add_argument(
         "--metrics-url",
         action="append",
         help="a BFF's /metrics, once per server to add up (default: http://localhost:8000/metrics)",
+    )
+    source.add_argument(
+        "--sink",
+        help="read the usage a sink recorded instead: a usage JSON lines file, or "
+        "redis://host:6379/0?stream=bff:usage",
+    )
+    deprecated.add_argument(
+        "--days", type=int, help="with --sink: only the last N days (default: everything)"
     )
     options = parser.parse_args(args)
     if options.command == "documents":
@@ -211,16 +220,20 @@ def _add_documents(options: argparse.Namespace) -> int:
 def _usage_command(options: argparse.Namespace) -> int:
     from bff.analytics.report import render, schema_fields, summarise
     from bff.deprecation import deprecated_coordinates
-    from bff.usage import DEFAULT_URL, show_deprecated
+    from bff.usage import DEFAULT_URL, print_report, recorded, show_deprecated
     from schema import build_schema
 
     schema = build_schema()._schema
-    if options.usage_command == "deprecated":
+    if options.usage_command == "deprecated" and options.sink is None:
         return show_deprecated(options.metrics_url or [DEFAULT_URL], deprecated_coordinates(schema))
     data = _recorded_usage(options.sink, options.days)
     if data is None:
         return 2
-    sys.stdout.write(render(summarise(data, schema_fields(schema)), top=options.top))
+    if options.usage_command == "report":
+        sys.stdout.write(render(summarise(data, schema_fields(schema)), top=options.top))
+        return 0
+    deprecated = deprecated_coordinates(schema)
+    print_report(recorded(data, deprecated), deprecated)
     return 0
 
 

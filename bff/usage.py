@@ -4,8 +4,9 @@ Reads `bff_deprecated_usage_total` from the `/metrics` of running BFFs and
 adds the counts up. Each server counts the uses its workers saw since it
 started (one scrape answers for all of them): name every server, or ask
 Prometheus for `sum by (coordinate, client_name, client_version)
-(bff_deprecated_usage_total)` over a longer time. A deprecated coordinate with
-no use seen for long enough can be removed.
+(bff_deprecated_usage_total)` over a longer time. Or, with `--sink`, reads the
+same from the usage a sink recorded, over days and every server at once. A
+deprecated coordinate with no use seen for long enough can be removed.
 """
 
 from __future__ import annotations
@@ -109,6 +110,10 @@ def show_deprecated(urls: Sequence[str], deprecated: Mapping[str, str]) -> int:
     except ScrapeFailed as error:
         print(f"bff: {error}", file=sys.stderr)
         return 2
+    print_report(usage, deprecated)
+    return 0
+
+
+def print_report(usage: Usage, deprecated: Mapping[str, str]) -> None:
     for line in report(usage, deprecated):
         print(line)
-    return 0

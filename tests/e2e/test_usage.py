@@ -28,13 +28,8 @@ pytestmark = pytest.mark.e2e
 OLD_APP = '{ product(id: "p11") { priceCents } recommendations(limit: 2) { id } }'
 
 
-def test_usage_lists_who_uses_what_and_what_nobody_uses(
-    own_bff_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # A BFF of its own: its metrics count this test's requests and nobody else's.
-    bff_url = own_bff_url
-    before = main(["usage", "deprecated", "--metrics-url", f"{bff_url}/metrics"])
-    unused = capsys.readouterr().out
+def _use_deprecated_fields(bff_url: str) -> None:
+    """What an old app sends: twice from version 3.1, once from 3.2."""
     for version in ("3.1", "3.1", "3.2"):
         answer = httpx.post(
             f"{bff_url}/graphql",
@@ -43,6 +38,16 @@ def test_usage_lists_who_uses_what_and_what_nobody_uses(
         )
         assert answer.status_code == 200
         assert answer.json()["data"]["product"]["priceCents"] > 0
+
+
+def test_usage_lists_who_uses_what_and_what_nobody_uses(
+    own_bff_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A BFF of its own: its metrics count this test's requests and nobody else's.
+    bff_url = own_bff_url
+    before = main(["usage", "deprecated", "--metrics-url", f"{bff_url}/metrics"])
+    unused = capsys.readouterr().out
+    _use_deprecated_fields(bff_url)
 
     assert main(["usage", "deprecated", "--metrics-url", f"{bff_url}/metrics"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -66,6 +71,30 @@ def test_usage_refuses_a_url_that_is_not_a_bffs_metrics(
 
     assert main(["usage", "deprecated", "--metrics-url", url]) == 2
     assert capsys.readouterr().err.startswith(f"bff: {url} is not Prometheus text")
+
+
+def test_usage_deprecated_reads_the_same_from_a_sink_as_from_metrics(
+    stack: DemoProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usage = tmp_path / "usage.jsonl"
+    with serving_bff(
+        stack,
+        tmp_path / "bff.log",
+        BFF_WORKERS="1",  # one /metrics then counts every request
+        BFF_USAGE_SINK="jsonl",
+        BFF_USAGE_FILE=str(usage),
+        BFF_USAGE_SAMPLE="0",
+    ) as url:
+        _use_deprecated_fields(url)
+        assert main(["usage", "deprecated", "--metrics-url", f"{url}/metrics"]) == 0
+        from_metrics = capsys.readouterr().out
+    # Stopped: the report is in the file.
+
+    assert main(["usage", "deprecated", "--sink", str(usage), "--days", "1"]) == 0
+    from_sink = capsys.readouterr().out
+
+    assert "Product.priceCents: 3 uses" in from_metrics.splitlines()
+    assert from_sink == from_metrics
 
 
 # Two real worker processes (`bff serve`, BFF_WORKERS=2) sharing one usage file.
