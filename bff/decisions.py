@@ -75,7 +75,8 @@ class ProductDecisions:
         assert settings.subject_key or not settings.exposures, "the settings refuse that"
         self._subject_key = settings.subject_key.encode()
         self._exposures = ExposureLog(settings.exposure_window_s)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._watcher: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     def assignments(self, subject: Subject, loaders: Loaders, user_id: str | None) -> Assignments:
         """The experiments and flags as they stand for one request's caller."""
@@ -115,21 +116,24 @@ class ProductDecisions:
 
     def start(self) -> None:
         if self.rules is not None:
-            self._tasks.append(
-                asyncio.create_task(self.rules.watch(self._settings.reload_interval_s))
-            )
+            self._watcher = asyncio.create_task(self.rules.watch(self._settings.reload_interval_s))
         if self.usage is not None:
-            self._tasks.append(asyncio.create_task(self.usage.run()))
+            self._writer = asyncio.create_task(self.usage.run())
 
     async def stop(self) -> None:
-        """Stop watching and flushing, then send what is still queued."""
-        for task in self._tasks:
-            task.cancel()
+        """Stop watching the file; let the usage writer write what it holds, and end."""
+        if self._watcher is not None:
+            self._watcher.cancel()
             with suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+                await self._watcher
+            self._watcher = None
         if self.usage is not None:
-            await self.usage.flush()
+            self.usage.close()
+            if self._writer is not None:
+                await self._writer
+                self._writer = None
+            else:
+                await self.usage.flush()
 
 
 def _sink(settings: ProductSettings, redis: Redis | None) -> Sink | None:

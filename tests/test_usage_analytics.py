@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,6 +211,35 @@ async def test_too_many_tallies_end_the_interval_early(tmp_path: Path) -> None:
 
     (report,) = list(read_events(str(usage)))
     assert report["type"] == "report"
+
+
+class _HeldSink:
+    """A sink whose writes wait until released: shutdown finds one under way."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Json]] = []
+        self.writing = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def write(self, records: Sequence[JsonObject]) -> None:
+        self.writing.set()
+        await self.release.wait()
+        self.records += records
+
+
+async def test_closing_lets_a_write_under_way_finish_and_writes_the_rest() -> None:
+    sink = _HeldSink()
+    pipeline = UsagePipeline(sink, report_interval_s=0.001)
+    pipeline.tally(None, "Q", ("ios", "1"), "ok", [], 0.001, {})
+    running = asyncio.create_task(pipeline.run())
+    await sink.writing.wait()  # the interval's report is being written
+    pipeline.tally(None, "Q", ("ios", "1"), "ok", [], 0.001, {})  # the next interval's
+
+    pipeline.close()
+    sink.release.set()
+    await asyncio.wait_for(running, 10)
+
+    assert [record["operations"][0]["count"] for record in sink.records] == [1, 1]
 
 
 @pytest.mark.parametrize("seconds", [0.0010004, 0.0009996, 0.0125, 1e-7, 99.0])

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 
 from cachetools import TTLCache
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from bff.analytics.events import Event, ExposureEvent
 
@@ -50,8 +49,9 @@ class SharedExposures:
     async def claim(self, events: Sequence[Event]) -> list[Event]:
         """`events` less the exposures another process already wrote in their window.
 
-        When Redis fails every exposure is kept: readers count a caller once per
-        window anyway, and a lost exposure could not be recovered.
+        When Redis fails (or anything else in the claim) every exposure is kept:
+        readers count a caller once per window anyway, and a lost exposure could
+        not be recovered.
         """
         exposures = [event for event in events if isinstance(event, ExposureEvent)]
         if not exposures:
@@ -66,7 +66,7 @@ class SharedExposures:
                         ex=max(1, round(event.window_s)),
                     )
                 claimed = await pipeline.execute()
-        except (RedisError, OSError) as error:
+        except Exception as error:  # a failed claim must not lose the exposures
             _log.warning("exposures not deduplicated in Redis: %s", type(error).__name__)
             self._on_error()
             return list(events)

@@ -59,6 +59,7 @@ class UsagePipeline:
         self._draw = draw
         self._queue: deque[Event] = deque()
         self._wake = asyncio.Event()
+        self._closing = False
         self._aggregates = Aggregates(wall_clock(), max_tallies=max_tallies, on_full=self._wake.set)
         self.tally = self._aggregates.add
         """Count one operation in the interval's aggregates."""
@@ -81,10 +82,10 @@ class UsagePipeline:
         return len(self._queue)
 
     async def run(self) -> None:
-        """Write raw events and reports until cancelled."""
+        """Write raw events and reports until `close`, then everything still held."""
         loop = asyncio.get_running_loop()
         report_at = loop.time() + self._report_interval_s
-        while True:
+        while not self._closing:
             wait_s = min(self._flush_interval_s, max(0.0, report_at - loop.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait_s)
@@ -93,9 +94,19 @@ class UsagePipeline:
             if self._aggregates.full or loop.time() >= report_at:
                 await self._report()
                 report_at = loop.time() + self._report_interval_s
+        await self.flush()
+
+    def close(self) -> None:
+        """Make `run` write what it holds and return, at shutdown.
+
+        Cancelling it instead could cut a write short, and with it an
+        interval's report.
+        """
+        self._closing = True
+        self._wake.set()
 
     async def flush(self) -> None:
-        """Send every queued event and the interval's report, at shutdown."""
+        """Send every queued event and the interval's report."""
         await self._flush_events()
         await self._report()
 
