@@ -20,6 +20,8 @@ Modes:
   full     everything on, including the response cache for public queries
   traced   cached, plus a span for everything (always-on sampler) exported over
            OTLP/HTTP to a local sink; the other modes record no spans
+  silent   cached with usage analytics off (BFF_USAGE_SINK=none): against
+           cached, what usage reporting costs per operation
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ MODES: dict[str, dict[str, str]] = {
     "cached": {"BFF_RESPONSE_CACHE": "false"},
     "full": {},
     "traced": {"BFF_RESPONSE_CACHE": "false", "OTEL_TRACES_SAMPLER": "always_on"},
+    "silent": {"BFF_RESPONSE_CACHE": "false", "BFF_USAGE_SINK": "none"},
 }
 
 

@@ -22,6 +22,7 @@ from bff.trusted_documents import ManifestError
 if TYPE_CHECKING:
     from graphql import GraphQLSchema
 
+    from bff.analytics.records import UsageData
     from bff.schema_check import Usage
 
 
@@ -57,8 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument(
         "--usage",
         metavar="SINK",
-        help="fail only on breaking changes that clients used: a usage JSON lines file or "
-        "redis://host:6379/0?stream=bff:usage",
+        help="fail only on breaking changes that clients used: a usage JSON lines file (with "
+        "its rotated copies) or redis://host:6379/0?stream=bff:usage",
     )
     check.add_argument("--days", type=int, default=30, help="how far back usage counts")
     check.add_argument(
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--manifest",
         help="the manifest to update (default: BFF_TRUSTED_DOCUMENTS, else trusted-documents.json)",
     )
-    usage = commands.add_parser("usage", help="what clients use: usage events and metrics")
+    usage = commands.add_parser("usage", help="what clients use: usage records and metrics")
     usage_commands = usage.add_subparsers(dest="usage_command", required=True)
     report = usage_commands.add_parser(
         "report", help="top operations, field usage, error rates, experiment exposures"
@@ -85,17 +86,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument(
         "--sink",
         required=True,
-        help="a usage JSON lines file, or redis://host:6379/0?stream=bff:usage",
+        help="a usage JSON lines file (with its rotated copies), or "
+        "redis://host:6379/0?stream=bff:usage",
     )
     report.add_argument("--days", type=int, help="only the last N days (default: everything)")
     report.add_argument("--top", type=int, default=10, help="operations listed")
     deprecated = usage_commands.add_parser(
         "deprecated", help="who still uses each deprecated field, argument or enum value"
     )
-    deprecated.add_argument(
+    source = deprecated.add_mutually_exclusive_group()
+    source.add_argument(
         "--metrics-url",
         action="append",
         help="a BFF's /metrics, once per server to add up (default: http://localhost:8000/metrics)",
+    )
+    source.add_argument(
+        "--sink",
+        help="read the usage a sink recorded instead: a usage JSON lines file, or "
+        "redis://host:6379/0?stream=bff:usage",
+    )
+    deprecated.add_argument(
+        "--days", type=int, help="with --sink: only the last N days (default: everything)"
     )
     options = parser.parse_args(args)
     if options.command == "documents":
@@ -207,37 +218,41 @@ def _add_documents(options: argparse.Namespace) -> int:
 
 
 def _usage_command(options: argparse.Namespace) -> int:
-    from bff.deprecation import deprecated_coordinates
-    from bff.usage import DEFAULT_URL, show_deprecated
-    from schema import build_schema
-
-    if options.usage_command == "report":
-        return _usage_report(options)
-
-    deprecated = deprecated_coordinates(build_schema()._schema)
-    return show_deprecated(options.metrics_url or [DEFAULT_URL], deprecated)
-
-
-def _usage_report(options: argparse.Namespace) -> int:
     from bff.analytics.report import render, schema_fields, summarise
-    from bff.analytics.sinks import read_events
+    from bff.deprecation import deprecated_coordinates
+    from bff.usage import DEFAULT_URL, print_report, recorded, show_deprecated
     from schema import build_schema
 
-    since = _days_ago(options.days) if options.days is not None else None
-    try:
-        events = list(read_events(options.sink, since))
-    except (OSError, RedisError) as error:
-        print(f"bff: cannot read {options.sink}: {error}", file=sys.stderr)
+    schema = build_schema()._schema
+    if options.usage_command == "deprecated" and options.sink is None:
+        return show_deprecated(options.metrics_url or [DEFAULT_URL], deprecated_coordinates(schema))
+    data = _recorded_usage(options.sink, options.days)
+    if data is None:
         return 2
-    report = summarise(events, schema_fields(build_schema()._schema))
-    sys.stdout.write(render(report, top=options.top))
+    if options.usage_command == "report":
+        sys.stdout.write(render(summarise(data, schema_fields(schema)), top=options.top))
+        return 0
+    deprecated = deprecated_coordinates(schema)
+    print_report(recorded(data, deprecated), deprecated)
     return 0
+
+
+def _recorded_usage(sink: str, days: int | None) -> UsageData | None:
+    """What `sink` recorded in the last `days`; None (said on stderr) when it cannot be read."""
+    from bff.analytics.records import read_usage
+    from bff.analytics.sinks import read_events
+
+    try:
+        return read_usage(read_events(sink, _days_ago(days) if days is not None else None))
+    except (OSError, RedisError) as error:
+        print(f"bff: cannot read {sink}: {error}", file=sys.stderr)
+        return None
 
 
 def _schema_usage(options: argparse.Namespace) -> Callable[[GraphQLSchema], Usage] | None:
     """What `schema check --usage` weighs breaking changes against, read when needed."""
     from bff.analytics.sinks import read_events
-    from bff.traffic_check import merged, usage_from_events, usage_from_manifest
+    from bff.traffic_check import merged, usage_from_manifest, usage_from_records
 
     if options.usage is None:
         return None
@@ -248,7 +263,7 @@ def _schema_usage(options: argparse.Namespace) -> Callable[[GraphQLSchema], Usag
     )
 
     def usage(old: GraphQLSchema) -> Usage:
-        used = usage_from_events(read_events(options.usage, _days_ago(options.days)))
+        used = usage_from_records(read_events(options.usage, _days_ago(options.days)))
         documents = usage_from_manifest(manifest, old) if manifest is not None else {}
         return merged(used, documents)
 

@@ -1,9 +1,10 @@
 """What product decisions need at run time: the experiments in force and usage analytics.
 
 `ProductDecisions` holds the experiments file (reloaded on change), the usage
-pipeline and its sink, and the log that lets one exposure per caller and
-variant through per window. The app starts its background tasks in its
-lifespan and gives each request an `Assignments` bound to its caller.
+pipeline and its sink, and what lets one exposure per caller and variant
+through per window (`bff.analytics.exposures`). The app starts its background
+tasks in its lifespan and gives each request an `Assignments` bound to its
+caller.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bff.analytics.events import ExposureEvent, subject_of
-from bff.analytics.pipeline import ExposureLog, UsagePipeline
+from bff.analytics.exposures import ExposureLog, SharedExposures
+from bff.analytics.pipeline import UsagePipeline
 from bff.analytics.sinks import JsonLinesSink, RedisStreamSink, Sink, StdoutSink
 from bff.experiments_file import load_rules
 from bff.metrics import Metrics
@@ -46,13 +48,26 @@ class ProductDecisions:
             else None
         )
         sink = _sink(settings, redis)
+        shared = (
+            SharedExposures(
+                redis,
+                f"{settings.usage_stream}:exposed:",
+                on_error=lambda: metrics.redis_errors.labels("exposures", "claim").inc(),
+            )
+            if redis is not None
+            else None
+        )
         self.usage = (
             UsagePipeline(
                 sink,
                 max_queue=settings.usage_queue,
                 batch_size=settings.usage_batch,
                 flush_interval_s=settings.usage_flush_s,
-                count=lambda result, events: metrics.usage_events.labels(result).inc(events),
+                report_interval_s=settings.usage_interval_s,
+                sample=settings.usage_sample,
+                claim=shared.claim if shared is not None else None,
+                count=lambda result, records: metrics.usage_events.labels(result).inc(records),
+                wall_clock=wall_clock,
             )
             if sink is not None
             else None
@@ -60,7 +75,8 @@ class ProductDecisions:
         assert settings.subject_key or not settings.exposures, "the settings refuse that"
         self._subject_key = settings.subject_key.encode()
         self._exposures = ExposureLog(settings.exposure_window_s)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._watcher: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     def assignments(self, subject: Subject, loaders: Loaders, user_id: str | None) -> Assignments:
         """The experiments and flags as they stand for one request's caller."""
@@ -86,6 +102,7 @@ class ProductDecisions:
                         subject=subject_of(exposure.unit, exposure.experiment, self._subject_key),
                         client_name=subject.client_name,
                         client_version=subject.client_version,
+                        window_s=self._settings.exposure_window_s,
                     )
                 )
 
@@ -99,26 +116,33 @@ class ProductDecisions:
 
     def start(self) -> None:
         if self.rules is not None:
-            self._tasks.append(
-                asyncio.create_task(self.rules.watch(self._settings.reload_interval_s))
-            )
+            self._watcher = asyncio.create_task(self.rules.watch(self._settings.reload_interval_s))
         if self.usage is not None:
-            self._tasks.append(asyncio.create_task(self.usage.run()))
+            self._writer = asyncio.create_task(self.usage.run())
 
     async def stop(self) -> None:
-        """Stop watching and flushing, then send what is still queued."""
-        for task in self._tasks:
-            task.cancel()
+        """Stop watching the file; let the usage writer write what it holds, and end."""
+        if self._watcher is not None:
+            self._watcher.cancel()
             with suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+                await self._watcher
+            self._watcher = None
         if self.usage is not None:
-            await self.usage.flush()
+            self.usage.close()
+            if self._writer is not None:
+                await self._writer
+                self._writer = None
+            else:
+                await self.usage.flush()
 
 
 def _sink(settings: ProductSettings, redis: Redis | None) -> Sink | None:
     if settings.usage_sink == "jsonl":
-        return JsonLinesSink(Path(settings.usage_file))
+        return JsonLinesSink(
+            Path(settings.usage_file),
+            max_bytes=settings.usage_file_max_bytes,
+            keep=settings.usage_file_keep,
+        )
     if settings.usage_sink == "redis":
         assert redis is not None, "the settings refuse a redis sink without BFF_REDIS_URL"
         return RedisStreamSink(redis, settings.usage_stream)

@@ -218,7 +218,17 @@ class Telemetry:
         )
         self.metrics.deprecated_usage(observation.deprecated, client)
         if self.usage is not None:
-            self.usage.record(_operation_event(observation, client, seconds))
+            self.usage.tally(
+                observation.prepared,
+                observation.operation_name,
+                client,
+                observation.outcome,
+                observation.error_codes,
+                seconds,
+                observation.variants,
+            )
+            if self.usage.sampled():
+                self.usage.record(_operation_event(observation, client, seconds))
         context = span.get_span_context()
         logger.info(
             "%s %s %s",

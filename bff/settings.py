@@ -163,7 +163,12 @@ class ProductSettings:
     exposure_window_s: float = 86_400.0
     usage_sink: str = "jsonl"
     usage_file: str = "usage.jsonl"
+    usage_file_max_bytes: int = 64 * 1024 * 1024
+    usage_file_keep: int = 4
     usage_stream: str = "bff:usage"
+    usage_interval_s: float = 60.0
+    usage_sample: float = 1.0
+    """The fraction of operations also kept as raw events."""
     usage_queue: int = 10_000
     usage_batch: int = 500
     usage_flush_s: float = 1.0
@@ -636,7 +641,7 @@ def _product(env: _Reader, demo: bool) -> ProductSettings:
         "USAGE_SINK",
         ("jsonl", "redis", "stdout", "none"),
         "jsonl",
-        "where usage events go (redis: a stream in BFF_REDIS_URL)",
+        "where usage records go (redis: a stream in BFF_REDIS_URL)",
     )
     return ProductSettings(
         experiments_file=env.parsed(
@@ -653,18 +658,51 @@ def _product(env: _Reader, demo: bool) -> ProductSettings:
         exposure_window_s=env.integer(
             "EXPOSURE_WINDOW_S",
             86_400,
-            "a caller's exposure to a variant is recorded once per this window (per process)",
+            "a caller's exposure to a variant counts once per this window (written once across "
+            "workers and replicas with BFF_REDIS_URL; reports count it once either way)",
             low=1,
         ),
         usage_sink=sink,
-        usage_file=env.text("USAGE_FILE", "usage.jsonl", "the JSON lines file usage events go to"),
-        usage_stream=env.text("USAGE_STREAM", "bff:usage", "the Redis stream usage events go to"),
-        usage_queue=env.integer(
-            "USAGE_QUEUE", 10_000, "usage events held before new ones are dropped", low=1
+        usage_file=env.text(
+            "USAGE_FILE", "usage.jsonl", "the JSON lines file usage records go to (jsonl sink)"
         ),
-        usage_batch=env.integer("USAGE_BATCH", 500, "usage events written at once", low=1),
+        usage_file_max_bytes=env.integer(
+            "USAGE_FILE_MAX_BYTES",
+            64 * 1024 * 1024,
+            "size at which the usage file is rotated (to usage.jsonl.1, .2, ...)",
+            low=1,
+            shown="67108864 (64 MiB)",
+        ),
+        usage_file_keep=env.integer(
+            "USAGE_FILE_KEEP", 4, "rotated usage files kept besides the current one", low=1
+        ),
+        usage_stream=env.text(
+            "USAGE_STREAM", "bff:usage", "the Redis stream usage records go to (redis sink)"
+        ),
+        usage_interval_s=env.milliseconds(
+            "USAGE_INTERVAL_MS",
+            60_000,
+            "each worker writes its usage aggregates (counts, errors, latency, fields per "
+            "operation and client) once per this interval, and at shutdown",
+            low=1,
+        ),
+        usage_sample=env.parsed(
+            "USAGE_SAMPLE",
+            1.0 if demo else 0.01,
+            "fraction of operations also written as a raw event, 0 to 1 "
+            "(default: 1 in demo, 0.01 in production)",
+            _fraction,
+            shown="1 in demo, 0.01 in production",
+        ),
+        usage_queue=env.integer(
+            "USAGE_QUEUE",
+            10_000,
+            "raw usage events (sampled operations, exposures) held before new ones are dropped",
+            low=1,
+        ),
+        usage_batch=env.integer("USAGE_BATCH", 500, "raw usage events written at once", low=1),
         usage_flush_s=env.milliseconds(
-            "USAGE_FLUSH_MS", 1000, "longest an event waits in the queue", low=1
+            "USAGE_FLUSH_MS", 1000, "longest a raw usage event waits in the queue", low=1
         ),
         subject_key=Secret(
             env.parsed(
@@ -678,6 +716,16 @@ def _product(env: _Reader, demo: bool) -> ProductSettings:
             )
         ),
     )
+
+
+def _fraction(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"must be a number from 0 to 1, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"must be from 0 to 1, got {raw}")
+    return value
 
 
 DEMO_SUBJECT_KEY = "demo-usage-subject-key, published: never use it in production"

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse
 
-from bff.analytics.events import JsonObject, client_label
+from bff.analytics.events import JsonObject
+from bff.analytics.records import read_usage
 from bff.coordinates import used_coordinates
 from bff.schema_check import Change, Usage
 from bff.trusted_documents import read_manifest
@@ -36,15 +37,12 @@ _FIELD = re.compile(r"\b([A-Za-z_]\w*\.[A-Za-z_]\w*(?:\([A-Za-z_]\w*:\))?)")
 _TYPE = re.compile(r"^(?:Type )?([A-Za-z_]\w*) (?:was removed|changed from|was removed from)")
 
 
-def usage_from_events(events: Iterable[JsonObject]) -> dict[str, set[str]]:
+def usage_from_records(records: Iterable[JsonObject]) -> dict[str, set[str]]:
+    """The clients that used each coordinate, by the usage records of a sink."""
     used: defaultdict[str, set[str]] = defaultdict(set)
-    for event in events:
-        if event.get("type") != "operation":
-            continue
-        name = client_label(event)
-        fields = event.get("fields")
-        for coordinate in fields if isinstance(fields, list) else ():
-            used[str(coordinate)].add(name)
+    for use in read_usage(records).uses:
+        for coordinate in use.fields:
+            used[coordinate].add(use.client_label)
     return dict(used)
 
 

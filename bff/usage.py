@@ -4,8 +4,9 @@ Reads `bff_deprecated_usage_total` from the `/metrics` of running BFFs and
 adds the counts up. Each server counts the uses its workers saw since it
 started (one scrape answers for all of them): name every server, or ask
 Prometheus for `sum by (coordinate, client_name, client_version)
-(bff_deprecated_usage_total)` over a longer time. A deprecated coordinate with
-no use seen for long enough can be removed.
+(bff_deprecated_usage_total)` over a longer time. Or, with `--sink`, reads the
+same from the usage a sink recorded, over days and every server at once. A
+deprecated coordinate with no use seen for long enough can be removed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Mapping, Sequence
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+from bff.analytics.records import UsageData
 
 DEFAULT_URL = "http://localhost:8000/metrics"
 FAMILY = "bff_deprecated_usage"
@@ -59,6 +62,23 @@ def add_usage(usage: Usage, text: str, *, source: str = "the metrics") -> None:
         raise ScrapeFailed(f"{source} holds no BFF metrics ({_WITNESS} is missing)")
 
 
+def recorded(data: UsageData, deprecated: Mapping[str, str]) -> Usage:
+    """The uses of deprecated coordinates that usage records hold.
+
+    A report names the deprecated coordinates of each signature; a raw event
+    only its coordinates, of which those `deprecated` names count.
+    """
+    usage: Usage = {}
+    for use in data.uses:
+        used = use.deprecated
+        if used is None:
+            used = [coordinate for coordinate in use.fields if coordinate in deprecated]
+        for coordinate in used:
+            clients = usage.setdefault(coordinate, {})
+            clients[use.client] = clients.get(use.client, 0.0) + use.count
+    return usage
+
+
 def report(usage: Usage, deprecated: Mapping[str, str]) -> list[str]:
     """Per used coordinate its clients, most uses first; then the deprecated ones unused."""
     used = {coordinate: clients for coordinate, clients in usage.items() if clients}
@@ -90,6 +110,10 @@ def show_deprecated(urls: Sequence[str], deprecated: Mapping[str, str]) -> int:
     except ScrapeFailed as error:
         print(f"bff: {error}", file=sys.stderr)
         return 2
+    print_report(usage, deprecated)
+    return 0
+
+
+def print_report(usage: Usage, deprecated: Mapping[str, str]) -> None:
     for line in report(usage, deprecated):
         print(line)
-    return 0

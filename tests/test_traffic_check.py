@@ -18,13 +18,28 @@ from tests.harness import running_bff
 IOS = {"apollographql-client-name": "ios", "apollographql-client-version": "3.2.0"}
 
 
-@pytest.fixture
-async def usage(tmp_path: Path) -> Path:
-    """Real usage events: the iOS app loading product pages."""
+@pytest.fixture(params=["reports", "raw events", "both"])
+async def usage(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """Real usage: the iOS app loading product pages, as reports, raw events or both.
+
+    Raw events alone are what earlier versions wrote: one per operation, unsampled.
+    """
     path = tmp_path / "usage.jsonl"
-    async with running_bff({"BFF_USAGE_SINK": "jsonl", "BFF_USAGE_FILE": str(path)}) as bff:
+    sample = "0" if request.param == "reports" else "1"
+    env = {"BFF_USAGE_SINK": "jsonl", "BFF_USAGE_FILE": str(path), "BFF_USAGE_SAMPLE": sample}
+    async with running_bff(env) as bff:
         for number in range(1, 4):
             await bff.query(PRODUCT_PAGE.query, {"id": f"p{number}"}, headers=IOS)
+    if request.param == "raw events":
+        records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        path.write_bytes(
+            b"".join(
+                orjson.dumps({key: value for key, value in record.items() if key != "sampled"})
+                + b"\n"
+                for record in records
+                if record["type"] == "operation"
+            )
+        )
     return path
 
 
@@ -145,7 +160,10 @@ def test_usage_report_reads_the_sink(usage: Path, capsys: pytest.CaptureFixture[
     assert main(["usage", "report", "--sink", str(usage)]) == 0
     output = capsys.readouterr().out
 
-    assert "3 events" in output
-    assert "      3    0.0%  ProductPage" in output
+    assert output.startswith("3 operations, 0 exposures\n")
+    page = next(line for line in output.splitlines() if line.endswith("  ProductPage"))
+    count, errors, p50, p99, _ = page.split()
+    assert (count, errors) == ("3", "0.0%")
+    assert 0 < float(p50) <= float(p99)
     assert "      3    0.0%  ios 3.2.0" in output
     assert "  Product.price: ios 3.2.0 x3" in output

@@ -1,11 +1,13 @@
-"""The events usage analytics records, as the JSON objects the sinks store.
+"""The raw events usage analytics records, as the JSON objects the sinks store.
 
 An operation event says what a client asked for (operation name and document
 hash, the schema coordinates it selected), how it went (duration, outcome,
-error codes) and which experiment variants it was served. An exposure event
-says a caller was served a variant for the first time in a window; the caller
-appears only as a keyed hash of their id. Neither holds variable values,
-tokens or response data.
+error codes) and which experiment variants it was served. Only a sample of
+operations become one (`"sampled": true`): every operation is counted in the
+interval's report (`bff.analytics.aggregates`), which readers count instead.
+An exposure event says a caller was served a variant for the first time in a
+window; the caller appears only as a keyed hash of their id. Neither holds
+variable values, tokens or response data.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class OperationEvent:
     def to_json(self) -> JsonObject:
         return {
             "type": "operation",
-            "time": _iso(self.time),
+            "time": iso_time(self.time),
             "operation": self.operation_name,
             "hash": self.operation_hash,
             "operationType": self.operation_type,
@@ -47,6 +49,7 @@ class OperationEvent:
             "outcome": self.outcome,
             "errors": sorted(set(self.error_codes)),
             "variants": dict(self.variants),
+            "sampled": True,
         }
 
 
@@ -59,15 +62,18 @@ class ExposureEvent:
     """The caller's pseudonym (`subject_of`): counts distinct callers without naming them."""
     client_name: str
     client_version: str
+    window_s: float
+    """Exposures of one caller to one variant closer together than this count once."""
 
     def to_json(self) -> JsonObject:
         return {
             "type": "exposure",
-            "time": _iso(self.time),
+            "time": iso_time(self.time),
             "experiment": self.experiment,
             "variant": self.variant,
             "subject": self.subject,
             "client": {"name": self.client_name, "version": self.client_version},
+            "windowS": self.window_s,
         }
 
 
@@ -84,15 +90,16 @@ def subject_of(unit: str, experiment: str, key: bytes) -> str:
     return hmac.new(key, f"{experiment}\0{unit}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def client_label(event: Mapping[str, object]) -> str:
-    """`name version` of the client a stored event came from."""
-    client = event.get("client")
+def client_of(record: Mapping[str, object]) -> tuple[str, str]:
+    """The name and version of the client a stored record counts."""
+    client = record.get("client")
     if isinstance(client, Mapping):
-        return f"{client.get('name', 'unknown')} {client.get('version', 'unknown')}"
-    return "unknown unknown"
+        return str(client.get("name", "unknown")), str(client.get("version", "unknown"))
+    return "unknown", "unknown"
 
 
-def _iso(seconds: float) -> str:
+def iso_time(seconds: float) -> str:
+    """Seconds since the epoch as stored: ISO 8601 in UTC, to the millisecond."""
     moment = datetime.fromtimestamp(seconds, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

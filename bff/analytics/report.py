@@ -1,12 +1,16 @@
-"""`bff usage report`: what the usage events of a sink say, in numbers.
+"""`bff usage report`: what the usage a sink holds says, in numbers.
 
-- top operations by count, with their error rates;
+- top operations by count, with their error rates and latency (p50, p99: the
+  upper bound of the latency bucket they fall in);
 - field usage per client: for each `Type.field`, the clients (name and version)
   that selected it and how often;
 - the schema's fields that no operation selected;
 - error rates per client version: operations answered with errors (`error`,
   no data at all, or `partial`);
-- experiment exposures per variant: exposure events and distinct callers.
+- experiment exposures per variant: exposures (a caller once per window),
+  distinct callers, and operations served the variant.
+
+Reports and raw events give the same numbers (`bff.analytics.records`).
 """
 
 from __future__ import annotations
@@ -17,19 +21,38 @@ from dataclasses import dataclass, field
 
 from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 
-from bff.analytics.events import JsonObject, client_label
-
-FAILED_OUTCOMES = frozenset({"error", "partial"})
+from bff.analytics.aggregates import LATENCY_LABELS
+from bff.analytics.records import UsageData, Use, exposures_per_variant
 
 
 @dataclass
 class Tally:
     count: int = 0
     failed: int = 0
+    latency: Counter[int] = field(default_factory=Counter)
+    """Operations per latency bucket."""
 
     @property
     def error_rate(self) -> float:
         return self.failed / self.count if self.count else 0.0
+
+    def add(self, use: Use) -> None:
+        self.count += use.count
+        self.failed += use.failed
+        self.latency.update(use.latency)
+
+    def latency_ms(self, quantile: float) -> str:
+        """The upper bound of the latency bucket holding the quantile; `-` with no timings."""
+        timed = sum(self.latency.values())
+        if not timed:
+            return "-"
+        seen = 0
+        for bucket in sorted(self.latency):
+            seen += self.latency[bucket]
+            if seen >= quantile * timed:
+                break
+        label = LATENCY_LABELS[bucket]
+        return label if label != "+Inf" else f">{LATENCY_LABELS[-2]}"
 
 
 @dataclass
@@ -39,8 +62,10 @@ class Report:
     unused_fields: list[str] = field(default_factory=list)
     client_versions: dict[str, Tally] = field(default_factory=dict)
     exposures: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
-    """Experiment → variant → (exposure events, distinct callers)."""
-    events: int = 0
+    """Experiment → variant → (exposures, distinct callers)."""
+    served: dict[str, Counter[str]] = field(default_factory=dict)
+    """Experiment → variant → operations served it."""
+    operation_count: int = 0
 
 
 def schema_fields(schema: GraphQLSchema) -> list[str]:
@@ -53,45 +78,43 @@ def schema_fields(schema: GraphQLSchema) -> list[str]:
     )
 
 
-def summarise(events: Iterable[JsonObject], fields: Iterable[str]) -> Report:
+def summarise(data: UsageData, fields: Iterable[str]) -> Report:
     report = Report()
     operations: defaultdict[str, Tally] = defaultdict(Tally)
     versions: defaultdict[str, Tally] = defaultdict(Tally)
     field_clients: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    exposures: defaultdict[tuple[str, str], int] = defaultdict(int)
-    subjects: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
-    for event in events:
-        report.events += 1
-        client = client_label(event)
-        if event.get("type") == "operation":
-            failed = event.get("outcome") in FAILED_OUTCOMES
-            name = str(event.get("operation") or "(anonymous)")
-            for tally in (operations[name], versions[client]):
-                tally.count += 1
-                tally.failed += failed
-            used = event.get("fields")
-            for coordinate in used if isinstance(used, list) else ():
-                field_clients[str(coordinate)][client] += 1
-        elif event.get("type") == "exposure":
-            key = (str(event.get("experiment")), str(event.get("variant")))
-            exposures[key] += 1
-            subjects[key].add(str(event.get("subject")))
-    report.operations = dict(sorted(operations.items(), key=lambda item: -item[1].count))
+    served: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for use in data.uses:
+        report.operation_count += use.count
+        operations[use.operation or "(anonymous)"].add(use)
+        versions[use.client_label].add(use)
+        for coordinate in use.fields:
+            field_clients[coordinate][use.client_label] += use.count
+        for experiment, variants in use.variants.items():
+            served[experiment].update(variants)
+    report.operations = dict(sorted(operations.items(), key=lambda item: (-item[1].count, item[0])))
     report.client_versions = dict(sorted(versions.items()))
     report.field_clients = dict(sorted(field_clients.items()))
     report.unused_fields = [name for name in fields if name not in field_clients]
     by_experiment: defaultdict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for (experiment, variant), count in sorted(exposures.items()):
-        by_experiment[experiment][variant] = (count, len(subjects[(experiment, variant)]))
+    for (experiment, variant), counts in exposures_per_variant(data.exposures).items():
+        by_experiment[experiment][variant] = counts
     report.exposures = dict(by_experiment)
+    report.served = dict(sorted(served.items()))
     return report
 
 
 def render(report: Report, *, top: int = 10) -> str:
-    lines = [f"{report.events} events"]
-    lines += ["", "Top operations", "  count  errors  operation"]
+    exposures = sum(
+        count for variants in report.exposures.values() for count, _ in variants.values()
+    )
+    lines = [f"{report.operation_count} operations, {exposures} exposures"]
+    lines += ["", "Top operations", "  count  errors  p50 ms  p99 ms  operation"]
     for name, tally in list(report.operations.items())[:top]:
-        lines.append(f"  {tally.count:5d}  {tally.error_rate:6.1%}  {name}")
+        lines.append(
+            f"  {tally.count:5d}  {tally.error_rate:6.1%}  {tally.latency_ms(0.5):>6}"
+            f"  {tally.latency_ms(0.99):>6}  {name}"
+        )
     lines += ["", "Error rates per client version", "  count  errors  client"]
     for client, tally in report.client_versions.items():
         lines.append(f"  {tally.count:5d}  {tally.error_rate:6.1%}  {client}")
@@ -101,8 +124,13 @@ def render(report: Report, *, top: int = 10) -> str:
         lines.append(f"  {coordinate}: {used_by}")
     lines += ["", f"Unused fields ({len(report.unused_fields)})"]
     lines += [f"  {coordinate}" for coordinate in report.unused_fields]
-    lines += ["", "Experiment exposures", "  exposures  callers  experiment / variant"]
-    for experiment, variants in report.exposures.items():
-        for variant, (count, callers) in variants.items():
-            lines.append(f"  {count:9d}  {callers:7d}  {experiment} / {variant}")
+    lines += ["", "Experiment exposures", "  exposures  callers  served  experiment / variant"]
+    for experiment in sorted(report.exposures.keys() | report.served.keys()):
+        variants = report.exposures.get(experiment, {})
+        served = report.served.get(experiment, Counter())
+        for variant in sorted(variants.keys() | served.keys()):
+            count, callers = variants.get(variant, (0, 0))
+            lines.append(
+                f"  {count:9d}  {callers:7d}  {served[variant]:6d}  {experiment} / {variant}"
+            )
     return "\n".join(lines) + "\n"

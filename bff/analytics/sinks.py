@@ -1,8 +1,8 @@
 """Where usage events go, and how they are read back for reports.
 
-- **JSON lines** (the default): one event per line, appended to a file. Each
-  batch is one `write` on a file opened with `O_APPEND`, so the worker
-  processes of one server can share a file without tearing lines.
+- **JSON lines** (the default): one record per line, appended to a file
+  bounded by size and rotation, which the worker processes of one server
+  share (`bff.analytics.files`).
 - **Redis Streams**: `XADD` to a stream trimmed to about `max_length`
   entries, so replicas feed one place; stream ids carry the time, which makes
   reading "the last N days" a range query.
@@ -15,7 +15,6 @@ A sink is read back by naming it: a file path, or
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -28,6 +27,7 @@ import redis
 from redis.asyncio import Redis
 
 from bff.analytics.events import JsonObject, event_time
+from bff.analytics.files import RotatingFile, open_all
 
 DEFAULT_STREAM: Final = "bff:usage"
 _READ_CHUNK: Final = 1000
@@ -42,20 +42,11 @@ def _lines(events: Sequence[JsonObject]) -> bytes:
 
 
 class JsonLinesSink:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, *, max_bytes: int = 64 * 1024 * 1024, keep: int = 4) -> None:
+        self.file = RotatingFile(path, max_bytes=max_bytes, keep=keep)
 
     async def write(self, events: Sequence[JsonObject]) -> None:
-        await asyncio.to_thread(self._append, _lines(events))
-
-    def _append(self, data: bytes) -> None:
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view) :]
-        finally:
-            os.close(descriptor)
+        await asyncio.to_thread(self.file.append, _lines(events))
 
 
 class RedisStreamSink:
@@ -85,20 +76,24 @@ class StdoutSink:
 
 
 def read_events(source: str, since: datetime | None = None) -> Iterator[JsonObject]:
-    """The events a sink holds, oldest first, from `since` on when given."""
+    """The records a sink holds, oldest first, from `since` on when given.
+
+    A file is read with its rotated copies (`usage.jsonl.2`, `.1`, then itself).
+    """
     if source.startswith(("redis://", "rediss://")):
         yield from _read_stream(source, since)
         return
-    with open(source, "rb") as lines:
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                event = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue  # a line cut short by a crash: skip it, keep the rest
-            if isinstance(event, dict) and _after(event, since):
-                yield event
+    with open_all(Path(source)) as files:
+        for lines in files:
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    event = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue  # a line cut short by a crash: skip it, keep the rest
+                if isinstance(event, dict) and _after(event, since):
+                    yield event
 
 
 def _read_stream(url: str, since: datetime | None) -> Iterator[JsonObject]:

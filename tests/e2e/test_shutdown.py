@@ -91,9 +91,10 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(
         port,
         BFF_SHUTDOWN_DELAY_MS=LONG_DELAY_MS,
         BFF_RESPONSE_CACHE="false",
-        # Flushed only every minute: the events reach the file because shutdown flushes them.
+        # Reported only every ten minutes: operations reach the file because shutdown
+        # flushes them.
         BFF_USAGE_FILE=str(tmp_path / "usage.jsonl"),
-        BFF_USAGE_FLUSH_MS="60000",
+        BFF_USAGE_INTERVAL_MS="600000",
     )
     removed = threading.Event()  # what a load balancer does once /readyz fails
     threads: list[threading.Thread] = []
@@ -167,9 +168,15 @@ def test_sigterm_drains_in_flight_requests_and_closes_connections(
     assert closing_answers >= 1  # answers during the drain asked clients to reconnect
     assert process.returncode in (0, -signal.SIGTERM)
     assert any("draining" in line for line in output)
-    events = [orjson.loads(line) for line in (tmp_path / "usage.jsonl").read_bytes().splitlines()]
-    answered = [e for e in events if e["operation"] == "ProductPage" and e["outcome"] == "ok"]
-    assert len(answered) == outcomes["answered"] + 1  # the straggler too
+    records = [orjson.loads(line) for line in (tmp_path / "usage.jsonl").read_bytes().splitlines()]
+    (report,) = [record for record in records if record["type"] == "report"]
+    pages = [
+        entry
+        for entry in report["operations"]
+        if report["signatures"][entry["signature"]]["operation"] == "ProductPage"
+    ]
+    answered = sum(entry["outcomes"].get("ok", 0) for entry in pages)
+    assert answered == outcomes["answered"] + 1  # the straggler too
 
 
 def test_sigterm_closes_websockets_with_going_away(stack: DemoProcess) -> None:
