@@ -44,6 +44,8 @@ from bff.plan import FieldPlan, ObjectPlan, Resolution, Shape
 from bff.stepping import Column
 from resolvers.paths import FIELD_PATH
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+"""GraphQL's Int: values outside go through its serializer, which refuses them."""
 _PLAIN = frozenset({str, int, float, bool, type(None), list, tuple, dict})
 
 
@@ -166,6 +168,13 @@ class PlannedExecution:
         key = field.key
         passthrough = shape.passthrough
         complete = self._complete
+        if passthrough is int:
+            return [
+                value
+                if type(value) is int and INT_MIN <= value <= INT_MAX
+                else complete(field, shape, value, obj.path, key, found)
+                for obj, value in zip(objects, column, strict=True)
+            ]
         return [
             value
             if type(value) is passthrough
@@ -310,7 +319,9 @@ class PlannedExecution:
             return None
         leaf = shape.leaf
         if leaf is not None:
-            if type(value) is shape.passthrough:
+            if type(value) is shape.passthrough and (
+                type(value) is not int or INT_MIN <= value <= INT_MAX
+            ):
                 return value
             try:
                 return leaf.serialize(value)

@@ -32,6 +32,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNamedType,
@@ -63,7 +64,8 @@ class Shape:
     """A field's output type as completion needs it, worked out once.
 
     A list (`item` is its items' shape), a leaf (`leaf` serializes it;
-    values of type `passthrough` are their own JSON), or else an object.
+    values of type `passthrough` are their own JSON, an int within GraphQL's
+    32 bits), or else an object.
     """
 
     nonnull: bool
@@ -250,6 +252,8 @@ def _passthrough(type_: GraphQLLeafType) -> type | None:
         return str
     if type_ is GraphQLBoolean:
         return bool
+    if type_ is GraphQLInt:
+        return int  # within GraphQL's 32 bits (`bff.executor.INT_MIN`, `INT_MAX`)
     return None
 
 

@@ -158,6 +158,15 @@ class Root:
     async def boom(self) -> int:
         raise RuntimeError("boom")
 
+    @strawberry.field
+    def counts(self) -> list[int | None]:
+        # GraphQL's Int stops at 32 bits: the last two are errors, not numbers.
+        return [0, -(2**31), 2**31 - 1, 2**31, -(2**31) - 1]
+
+    @strawberry.field
+    def big(self) -> int:
+        return 2**40
+
 
 SCHEMA = strawberry.Schema(query=Root)
 
@@ -173,6 +182,8 @@ EDGE_CASES = [
     ("{ colours(filter: {colour: BLUE, limit: 1}, extra: RED) }", {}),
     ("{ notAList }", {}),
     ("{ a: boom b: items(ids: [5]) { id } }", {}),
+    ("{ counts }", {}),
+    ("{ big items(ids: [1]) { id } }", {}),
     ("{ __typename items(ids: [7]) { __typename id } }", {}),
     (
         "query ($s: Boolean!) { items(ids: [1]) { id @skip(if: $s) ...F } }"
