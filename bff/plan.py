@@ -9,6 +9,8 @@ chosen from its Strawberry definition:
 - `ATTRIBUTE`: a plain attribute of the parent object;
 - `METHOD`: the resolver method, called directly with the parent, the
   request's `Info` and the field's converted arguments;
+- `BATCH`: the resolver's batch form (`schema.batching`), called once with
+  every object of the level;
 - `WRAPPED`: anything else (field extensions, permission classes, unusual
   resolver signatures), resolved through Strawberry's own wrapper with a full
   `GraphQLResolveInfo`, exactly as graphql-core would.
@@ -51,11 +53,14 @@ from graphql import (
     is_leaf_type,
 )
 
+from schema.batching import BatchForm, batch_form
+
 
 class Resolution(enum.Enum):
     TYPENAME = "typename"
     ATTRIBUTE = "attribute"
     METHOD = "method"
+    BATCH = "batch"
     WRAPPED = "wrapped"
 
 
@@ -104,6 +109,8 @@ class FieldPlan:
     child: ObjectPlan | None
     shape: Shape | None = None
     """None for `__typename`."""
+    batch: BatchForm | None = None
+    """The resolver's batch form (`schema.batching`), for `Resolution.BATCH`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +235,7 @@ class _Builder:
             )
         strawberry_field = definition.extensions.get("strawberry-definition")
         resolution, method, takes_info = _resolution(strawberry_field)
+        batch = batch_form(method) if resolution is Resolution.METHOD else None
         return FieldPlan(
             key=key,
             name=name,
@@ -235,7 +243,7 @@ class _Builder:
             parent=parent,
             definition=definition,
             type=definition.type,
-            resolution=resolution,
+            resolution=Resolution.BATCH if batch is not None else resolution,
             python_name=getattr(strawberry_field, "python_name", name),
             method=method,
             takes_info=takes_info,
@@ -243,6 +251,7 @@ class _Builder:
             has_arguments=bool(definition.args),
             child=child,
             shape=shape_of(definition.type),
+            batch=batch,
         )
 
 

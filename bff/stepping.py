@@ -24,6 +24,8 @@ from contextvars import Context
 from typing import Any
 
 Step = Coroutine[Any, Any, object]
+ALL = -1
+"""The index of a coroutine that answers for every object (`Column.start_all`)."""
 
 
 class Column:
@@ -44,6 +46,11 @@ class Column:
         """Run `coroutine` for object `index` up to its first wait, in `context`."""
         self._running[index] = (coroutine, context)
         self._step(index, None)
+
+    def start_all(self, coroutine: Step, context: Context) -> None:
+        """Run a coroutine that answers for every object at once: a list, one per object,
+        each a value or the exception that failed it."""
+        self.start(ALL, coroutine, context)
 
     @property
     def pending(self) -> bool:
@@ -93,6 +100,17 @@ class Column:
 
     def _end(self, index: int, outcome: object) -> None:
         del self._running[index]
-        self.values[index] = outcome
+        if index != ALL:
+            self.values[index] = outcome
+        elif isinstance(outcome, list) and len(outcome) == len(self.values):
+            self.values[:] = outcome
+            self.failed = self.failed or any(isinstance(each, BaseException) for each in outcome)
+        else:
+            self.failed = True
+            if not isinstance(outcome, BaseException):
+                outcome = RuntimeError(
+                    f"a batch resolver gave {len(self.values)} objects {outcome!r}"
+                )
+            self.values[:] = [outcome] * len(self.values)
         if not self._running and self._done is not None and not self._done.done():
             self._done.set_result(None)

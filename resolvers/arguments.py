@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Hashable, Sequence
 from typing import TypeVar
 
 from clients.errors import NotFound
 from resolvers.errors import BadUserInput
 from resolvers.loaders import Loader
+from resolvers.paths import FIELD_PATH, FieldPath
 
 _T = TypeVar("_T")
+_K = TypeVar("_K", bound=Hashable)
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
 
@@ -55,3 +58,43 @@ async def load_existing(loader: Loader[str, _T | None], key: str, *, service: st
     if record is None:
         raise NotFound(service, f"No {kind} with id {key!r}")
     return record
+
+
+async def load_each(
+    loader: Loader[_K, _T], keys: Sequence[_K], paths: Sequence[FieldPath]
+) -> list[_T | Exception]:
+    """Load many keys for the objects of a level: each key's value, or why it failed.
+
+    Each load is made as the field at its path (`FIELD_PATH`), so the loader
+    knows which field a read answered, as when the field loads on its own.
+    """
+    futures: list[Awaitable[_T]] = []
+    for key, path in zip(keys, paths, strict=True):
+        token = FIELD_PATH.set(path)
+        try:
+            futures.append(loader.load(key))
+        finally:
+            FIELD_PATH.reset(token)
+    found: list[_T | Exception] = []
+    for future in futures:
+        try:
+            found.append(await future)
+        except Exception as error:  # one key's failure is its object's alone
+            found.append(error)
+    return found
+
+
+async def load_existing_each(
+    loader: Loader[str, _T | None],
+    keys: Sequence[str],
+    paths: Sequence[FieldPath],
+    *,
+    service: str,
+    kind: str,
+) -> list[_T | Exception]:
+    """`load_existing` for the objects of a level at once: a record each, or its error."""
+    found = await load_each(loader, keys, paths)
+    return [
+        NotFound(service, f"No {kind} with id {key!r}") if record is None else record
+        for key, record in zip(keys, found, strict=True)
+    ]

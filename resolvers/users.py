@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from clients.accounts import UserRecord
 from clients.orders import OrderRecord
 from clients.reviews import ReviewRecord
-from resolvers.arguments import check_id, check_range, load_existing
+from resolvers.arguments import check_id, check_range, load_existing, load_existing_each
 from resolvers.context import Context
+from resolvers.paths import FieldPath
 
 MAX_ORDERS = 50
 MAX_REVIEWS = 50
@@ -28,6 +29,15 @@ async def find_user(context: Context, user_id: str) -> UserRecord:
 
 async def get_user(context: Context, user_id: str) -> UserRecord:
     return await load_existing(context.loaders.users, user_id, service="accounts", kind="user")
+
+
+async def get_users(
+    context: Context, user_ids: Sequence[str], paths: Sequence[FieldPath]
+) -> list[UserRecord | Exception]:
+    """`get_user` for the objects of a level at once (`schema.batching`)."""
+    return await load_existing_each(
+        context.loaders.users, user_ids, paths, service="accounts", kind="user"
+    )
 
 
 async def get_orders_of(context: Context, user_id: str, first: int) -> Sequence[OrderRecord]:

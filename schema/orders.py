@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +13,8 @@ import resolvers.orders
 import resolvers.products
 import resolvers.users
 from clients.orders import OrderLineRecord, OrderRecord
+from resolvers.paths import FieldPath
+from schema.batching import batched
 from schema.cache_control import INHERIT, private
 from schema.info import Info
 from schema.money import Money
@@ -34,6 +37,14 @@ class OrderStatus(Enum):
     )
 
 
+async def _products(
+    lines: Sequence[OrderLine], paths: Sequence[FieldPath], info: Info
+) -> list[object]:
+    from schema.products import products_by_id
+
+    return await products_by_id([each.product_id for each in lines], paths, info)
+
+
 @strawberry.type(description="One product and quantity in an order.", directives=[INHERIT])
 class OrderLine:
     quantity: int = strawberry.field(description="How many units were ordered.")
@@ -54,6 +65,7 @@ class OrderLine:
             "`unitPrice`); null with NOT_FOUND when the catalog no longer has it."
         )
     )
+    @batched(_products)
     async def product(
         self, info: Info
     ) -> Annotated[Product, strawberry.lazy("schema.products")] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -11,6 +12,8 @@ from clients.catalog import CategoryRecord, ProductRecord
 from clients.inventory import StockRecord
 from clients.reviews import RatingSummaryRecord
 from resolvers.listing import Listing
+from resolvers.paths import FieldPath
+from schema.batching import batched, converted
 from schema.cache_control import INHERIT, private, public
 from schema.experiments import FeatureGate
 from schema.info import Info
@@ -73,6 +76,46 @@ class RatingSummary:
         return cls(average=record.average, count=record.count)
 
 
+async def _stocks(
+    products: Sequence[Product], paths: Sequence[FieldPath], info: Info
+) -> list[object]:
+    found = await resolvers.products.get_stocks(info.context, [p.id for p in products], paths)
+    return converted(found, Stock.from_record)
+
+
+async def _ratings(
+    products: Sequence[Product], paths: Sequence[FieldPath], info: Info
+) -> list[object]:
+    found = await resolvers.products.get_ratings(info.context, [p.id for p in products], paths)
+    return converted(found, RatingSummary.from_record)
+
+
+async def _categories(
+    products: Sequence[Product], paths: Sequence[FieldPath], info: Info
+) -> list[object]:
+    ids = [product.category_id for product in products]
+    found = await resolvers.products.get_categories(info.context, ids, paths)
+    return converted(found, Category.from_record)
+
+
+async def _reviews(
+    products: Sequence[Product], paths: Sequence[FieldPath], info: Info, first: int = 5
+) -> list[object]:
+    from schema.reviews import Review
+
+    ids = [product.id for product in products]
+    found = await resolvers.products.get_reviews_of_each(info.context, ids, first, paths)
+    return converted(found, lambda records: [Review.from_record(record) for record in records])
+
+
+async def products_by_id(
+    ids: Sequence[str], paths: Sequence[FieldPath], info: Info
+) -> list[object]:
+    """The batch form of a field that names a product by id (a review's, an order line's)."""
+    found = await resolvers.products.get_products(info.context, ids, paths)
+    return converted(found, Product.from_record)
+
+
 @strawberry.type(description="Something the shop sells.", directives=[public(60)])
 class Product:
     id: strawberry.ID = strawberry.field(description="The product's id, e.g. p1.")
@@ -118,6 +161,7 @@ class Product:
             "cannot answer."
         )
     )
+    @batched(_categories)
     async def category(self, info: Info) -> Category | None:
         if self.category_id is None:
             return None
@@ -125,18 +169,21 @@ class Product:
         return Category.from_record(record)
 
     @strawberry.field(description="Current stock; volatile, cached for seconds at most.")
+    @batched(_stocks)
     async def stock(self, info: Info) -> Stock | None:
         return Stock.from_record(await resolvers.products.get_stock(info.context, self.id))
 
     @strawberry.field(
         description="Its reviews summed up; null when the reviews service cannot answer."
     )
+    @batched(_ratings)
     async def rating(self, info: Info) -> RatingSummary | None:
         return RatingSummary.from_record(await resolvers.products.get_rating(info.context, self.id))
 
     @strawberry.field(
         description="The newest reviews first; null when the reviews service cannot answer."
     )
+    @batched(_reviews)
     async def reviews(
         self,
         info: Info,

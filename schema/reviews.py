@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,12 +12,31 @@ import resolvers.products
 import resolvers.reviews
 import resolvers.users
 from clients.reviews import ReviewRecord
+from resolvers.paths import FieldPath
+from schema.batching import batched, converted
 from schema.cache_control import public
 from schema.info import Info
 
 if TYPE_CHECKING:
     from schema.products import Product
     from schema.users import User
+
+
+async def _authors(
+    reviews: Sequence[Review], paths: Sequence[FieldPath], info: Info
+) -> list[object]:
+    from schema.users import User
+
+    ids = [review.author_id for review in reviews]
+    return converted(await resolvers.users.get_users(info.context, ids, paths), User.from_record)
+
+
+async def _products(
+    reviews: Sequence[Review], paths: Sequence[FieldPath], info: Info
+) -> list[object]:
+    from schema.products import products_by_id
+
+    return await products_by_id([each.product_id for each in reviews], paths, info)
 
 
 @strawberry.type(description="One user's opinion of one product.", directives=[public(30)])
@@ -45,6 +65,7 @@ class Review:
         description="Who wrote it; their name is public, the rest of their account is not.",
         directives=[public(30)],
     )
+    @batched(_authors)
     async def author(self, info: Info) -> Annotated[User, strawberry.lazy("schema.users")] | None:
         from schema.users import User
 
@@ -53,6 +74,7 @@ class Review:
     @strawberry.field(
         description="The product reviewed; null with NOT_FOUND when the catalog no longer has it."
     )
+    @batched(_products)
     async def product(
         self, info: Info
     ) -> Annotated[Product, strawberry.lazy("schema.products")] | None:

@@ -51,6 +51,14 @@ CORPUS: list[tuple[str, dict[str, object], str | None]] = [
         {},
         "u2",
     ),
+    # Batch forms (`schema.batching`): an argument refused for every object, and
+    # reads through a review back to its product and author.
+    ("{ products(first: 3) { nodes { id reviews(first: 0) { id } } } }", {}, None),
+    (
+        '{ product(id: "p3") { reviews(first: 2) { product { id name } author { id name } } } }',
+        {},
+        None,
+    ),
     # Deprecated, still served: a field and an argument.
     ('{ product(id: "p5") { priceCents } recommendations(limit: 2) { id } }', {}, None),
 ]

@@ -35,7 +35,9 @@ async def test_unexpected_errors_are_masked_and_logged(
     async def broken(*args: object) -> object:
         raise RuntimeError("secret internal detail")
 
+    # Whichever form the executor calls: per product, or per level.
     monkeypatch.setattr(resolvers.products, "get_stock", broken)
+    monkeypatch.setattr(resolvers.products, "get_stocks", broken)
     with caplog.at_level(logging.ERROR, logger="bff.errors"):
         async with running_bff(PRODUCTION) as bff:
             reply = await bff.query(
