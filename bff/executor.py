@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import copy_context
 from inspect import isawaitable, iscoroutine
 from types import CoroutineType
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import (
@@ -40,8 +40,8 @@ from opentelemetry.trace import Tracer
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 
+from bff.columns import Column
 from bff.plan import FieldPlan, ObjectPlan, Resolution, Shape
-from bff.stepping import Column
 from resolvers.paths import FIELD_PATH
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -95,6 +95,7 @@ class PlannedExecution:
         self._variables = variables
         self._context = context
         self._kwargs: dict[int, dict[str, Any] | GraphQLError] = {}
+        self._loop = asyncio.get_running_loop()
 
     async def run(self, plan: ObjectPlan) -> dict[str, object] | None:
         root = _Object(None, ())
@@ -102,27 +103,25 @@ class PlannedExecution:
         return root.result
 
     async def _execute(self, plan: ObjectPlan, objects: list[_Object]) -> None:
-        create_task = asyncio.get_running_loop().create_task
         trees: list[list[object]] = []
-        waiting: list[tuple[int, Coroutine[Any, Any, list[object]]]] = []
+        settling: list[tuple[int, Coroutine[Any, Any, list[object]]]] = []
         for field in plan.fields:
             column = self._resolve(plan, field, objects)
             if field.child is None and not column.pending:
                 trees.append(self._completed(field, _outcomes(column), objects, []))
             else:
                 trees.append([])
-                waiting.append((len(trees) - 1, self._settle(field, column, objects)))
-        if waiting:
-            # The fields go on independently; the last runs in this task, sparing one.
-            *others, (last_position, last) = waiting
-            tasks = [(position, create_task(settle)) for position, settle in others]
-            try:
-                trees[last_position] = await last
-                for position, task in tasks:
-                    trees[position] = await task
-            finally:
-                for _, task in tasks:
-                    task.cancel()
+                settling.append((len(trees) - 1, self._settle(field, column, objects)))
+        if settling:
+            # The fields go on independently, each in a task of its own.
+            fields = Column([None] * len(settling), self._loop)
+            for index, (_, settle) in enumerate(settling):
+                fields.start(index, settle, copy_context())
+            await fields.settled()
+            for (position, _), tree in zip(settling, fields.values, strict=True):
+                if isinstance(tree, BaseException):
+                    raise tree
+                trees[position] = cast(list[object], tree)
         for position, obj in enumerate(objects):
             result: dict[str, object] | None = {}
             for field, tree in zip(plan.fields, trees, strict=True):
@@ -186,23 +185,23 @@ class PlannedExecution:
         """The field's value on every object: values, failures, or coroutines under way.
 
         A resolver reads its object's path to the field from `FIELD_PATH`, in
-        the context its coroutine runs in (`bff.stepping`).
+        the context its task runs in (`bff.columns`).
         """
         resolution = field.resolution
         if resolution is Resolution.TYPENAME:
-            return Column([plan.type.name] * len(objects))
+            return Column([plan.type.name] * len(objects), self._loop)
         if resolution is Resolution.ATTRIBUTE:
             name = field.python_name
-            return Column([getattr(obj.source, name) for obj in objects])
+            return Column([getattr(obj.source, name) for obj in objects], self._loop)
         kwargs = self._arguments(field)
         if isinstance(kwargs, GraphQLError):
-            return Column([_Failed(kwargs)] * len(objects))
+            return Column([_Failed(kwargs)] * len(objects), self._loop)
         key = field.key
         paths = [(*obj.path, key) for obj in objects]
         if resolution is Resolution.BATCH and self._tracer is None:
             return self._batch(field, objects, paths, kwargs)
         method = field.method if resolution is not Resolution.WRAPPED else None
-        column = Column([None] * len(objects))
+        column = Column([None] * len(objects), self._loop)
         values = column.values
         for index, (obj, path) in enumerate(zip(objects, paths, strict=True)):
             context = copy_context()
@@ -235,12 +234,12 @@ class PlannedExecution:
     ) -> Column:
         """The field on every object by one call of its batch form (`schema.batching`)."""
         assert field.batch is not None
-        column = Column([None] * len(objects))
+        column = Column([None] * len(objects), self._loop)
         context = copy_context()
         try:
             answer = context.run(field.batch, [obj.source for obj in objects], paths, **kwargs)
         except Exception as error:  # a resolver's failure is its field's error
-            return Column([_Failed(error)] * len(objects))
+            return Column([_Failed(error)] * len(objects), self._loop)
         column.start_all(answer, context)
         return column
 

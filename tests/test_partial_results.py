@@ -8,6 +8,7 @@ from bff.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE
 from demo.launch import DemoProcess, free_port
 from demo.services import build_services
 from tests.harness import Reply, running_bff
+from tests.seed import DATA
 
 
 def assert_no_leaks(reply: Reply) -> None:
@@ -92,3 +93,24 @@ async def test_hanging_service_times_out_within_its_budget(stack: DemoProcess) -
         "inventory did not answer in time"
     )
     assert_no_leaks(reply)
+
+
+async def test_a_field_that_calls_a_service_itself_times_out_alone() -> None:
+    """A resolver that calls a client directly (not through a loader) runs in a task of
+    its own: its call's timeout ends that call, not the request around it."""
+    demo = build_services()
+    catalog = demo["catalog"]
+    env = {"BFF_CATALOG_TIMEOUT_MS": "200", "BFF_RETRY_ATTEMPTS": "1", "BFF_HEDGE": "false"}
+    async with running_bff(env, demo=demo) as bff:
+        catalog.faults.hold.catch(1)
+        try:
+            reply = await bff.query(
+                '{ products(first: 2) { nodes { id } } user(id: "u1") { name } }'
+            )
+        finally:
+            await catalog.faults.hold.release()
+
+    assert reply.status == 200
+    assert reply.data["user"] == {"name": DATA.users["u1"].name}
+    assert reply.data["products"] is None
+    assert reply.error_at("products")["extensions"]["code"] == "DOWNSTREAM_TIMEOUT"

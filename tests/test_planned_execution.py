@@ -175,6 +175,14 @@ class Root:
     def big(self) -> int:
         return 2**40
 
+    @strawberry.field
+    async def timed(self) -> int:
+        # asyncio's timeouts (and aiohttp's) need the resolver to run in its own task.
+        await asyncio.sleep(0)
+        async with asyncio.timeout(1):
+            await asyncio.sleep(0)
+        return 1
+
 
 SCHEMA = strawberry.Schema(query=Root)
 
@@ -191,6 +199,7 @@ EDGE_CASES = [
     ("{ notAList }", {}),
     ("{ a: boom b: items(ids: [5]) { id } }", {}),
     ("{ counts }", {}),
+    ("{ timed items(ids: [1]) { id } }", {}),
     ("{ big items(ids: [1]) { id } }", {}),
     ("{ __typename items(ids: [7]) { __typename id } }", {}),
     (
