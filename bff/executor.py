@@ -107,8 +107,15 @@ class PlannedExecution:
         settling: list[tuple[int, Coroutine[Any, Any, list[object]]]] = []
         for field in plan.fields:
             column = self._resolve(plan, field, objects)
-            if field.child is None and not column.pending:
-                trees.append(self._completed(field, _outcomes(column), objects, []))
+            if column.pending:
+                trees.append([])
+                settling.append((len(trees) - 1, self._settle(field, column, objects)))
+            elif field.child is None or field.child.static:
+                # Its values are in, and so are its children's: done here, no task.
+                found: list[_Object] = []
+                trees.append(self._completed(field, _outcomes(column), objects, found))
+                if found and field.child is not None:
+                    self._run_static(field.child, found)
             else:
                 trees.append([])
                 settling.append((len(trees) - 1, self._settle(field, column, objects)))
@@ -122,6 +129,23 @@ class PlannedExecution:
                 if isinstance(tree, BaseException):
                     raise tree
                 trees[position] = cast(list[object], tree)
+        self._assemble(plan, objects, trees)
+
+    def _run_static(self, plan: ObjectPlan, objects: list[_Object]) -> None:
+        """`_execute` for a plan whose every field is read off its object (`plan.static`)."""
+        trees: list[list[object]] = []
+        for field in plan.fields:
+            found: list[_Object] = []
+            column = self._resolve(plan, field, objects)
+            trees.append(self._completed(field, column.values, objects, found))
+            if found and field.child is not None:
+                self._run_static(field.child, found)
+        self._assemble(plan, objects, trees)
+
+    def _assemble(
+        self, plan: ObjectPlan, objects: list[_Object], trees: list[list[object]]
+    ) -> None:
+        """Each object's result from its fields' trees, non-null rules applied."""
         for position, obj in enumerate(objects):
             result: dict[str, object] | None = {}
             for field, tree in zip(plan.fields, trees, strict=True):

@@ -117,6 +117,8 @@ class FieldPlan:
 class ObjectPlan:
     type: GraphQLObjectType
     fields: tuple[FieldPlan, ...]
+    static: bool = False
+    """Every field is read off its object, all the way down: nothing to wait for."""
 
 
 def plannable(document: DocumentNode, operation: OperationDefinitionNode) -> bool:
@@ -172,9 +174,13 @@ class _Builder:
         grouped: dict[str, list[FieldNode]] = {}
         for selection_set in selection_sets:
             self._collect(selection_set, grouped)
-        return ObjectPlan(
-            type_, tuple(self._field(type_, key, nodes) for key, nodes in grouped.items())
+        fields = tuple(self._field(type_, key, nodes) for key, nodes in grouped.items())
+        static = all(
+            field.resolution in (Resolution.ATTRIBUTE, Resolution.TYPENAME)
+            and (field.child is None or field.child.static)
+            for field in fields
         )
+        return ObjectPlan(type_, fields, static)
 
     def _collect(
         self, selection_set: SelectionSetNode, grouped: dict[str, list[FieldNode]]
