@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # graphql-js, pinned in tests/js, for the tests that fetch the schema as JS tools do.
 JS_PACKAGES := tests/js/node_modules/.package-lock.json
 
-.PHONY: demo test bench chaos lint typecheck pytest system-tools clean
+.PHONY: demo test bench chaos lint typecheck pytest test-unit test-integration test-e2e test-deploy test-demo system-tools clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -31,6 +31,7 @@ chaos: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -45,6 +46,22 @@ $(JS_PACKAGES): tests/js/package-lock.json | system-tools
 
 pytest: $(STAMP) system-tools $(JS_PACKAGES)
 	$(BIN)/pytest
+
+# One tier at a time; `make test` runs them all.
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP) $(JS_PACKAGES)
+	$(BIN)/pytest tests/integration
+
+test-e2e: $(STAMP) system-tools
+	$(BIN)/pytest tests/e2e
+
+test-deploy: $(STAMP) system-tools
+	$(BIN)/pytest tests/deploy
+
+test-demo: $(STAMP)
+	$(BIN)/pytest tests/demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/js/node_modules

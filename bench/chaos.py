@@ -38,7 +38,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.processes import BffProcess, machine
-from bff.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE
+from bff.contract.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE
 from demo.identity import IdentityProvider
 from demo.launch import READY_LINE, DemoProcess, free_port_base, stop, wait_for_line
 from demo.services import ALL_NAMES

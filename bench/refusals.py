@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 import httpx
 
-from bff.app import create_app
-from bff.server import tune_garbage_collector
-from bff.settings import Settings
+from bff.cli.serve import tune_garbage_collector
+from bff.config.settings import Settings
+from bff.http.app import create_app
 from demo.services import ALL_NAMES, build_services
 
 REPEATS = 5

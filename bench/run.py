@@ -40,7 +40,7 @@ from bench.load import drive, generator_name
 from bench.processes import BffProcess, machine, pinned
 from bench.sink import SpanSink
 from bench.traffic import KEYSPACES, Request, traffic
-from bff.examples import REFERENCE_OPERATIONS, Example
+from bff.contract.examples import REFERENCE_OPERATIONS, Example
 from demo.identity import ISSUER, IdentityProvider
 from demo.launch import DemoProcess, launch
 

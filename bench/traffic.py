@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from bff.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE, Example
+from bff.contract.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE, Example
 from demo.data import CATEGORY_COUNT, PRODUCT_COUNT, USER_COUNT
 from demo.identity import IdentityProvider
 

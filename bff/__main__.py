@@ -1,3 +1,3 @@
-from bff.cli import main
+from bff.cli.main import main
 
 raise SystemExit(main())

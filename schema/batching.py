@@ -5,9 +5,9 @@ resolver, the resolver functions it calls, the loader's future): for fifty
 products and their hundred and fifty reviews, most of a listing's CPU. A
 resolver marked `@batched(form)` also has a form that takes every object
 (and each one's response path) at once and answers with a list, one value or
-exception per object. The planned executor (`bff.executor`) calls the form
+exception per object. The planned executor (`bff.execution.executor`) calls the form
 once per level; graphql-core's executor still calls the resolver per object,
-and the two must answer alike (`tests/test_planned_execution.py` runs the
+and the two must answer alike (`tests/integration/test_planned_execution.py` runs the
 schema's reference operations both ways).
 """
 

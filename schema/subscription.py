@@ -1,4 +1,4 @@
-"""The streaming entry points, served over WebSockets (`bff.subscriptions`)."""
+"""The streaming entry points, served over WebSockets (`bff.ws.subscriptions`)."""
 
 from __future__ import annotations
 

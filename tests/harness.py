@@ -14,10 +14,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
-from bff.app import create_app
-from bff.examples import Example
-from bff.operations import Operations
-from bff.settings import Settings
+from bff.config.settings import Settings
+from bff.contract.examples import Example
+from bff.execution.operations import Operations
+from bff.http.app import create_app
 from clients.errors import DownstreamError
 from demo.identity import IdentityProvider
 from demo.services import ALL_NAMES, IDENTITY, DemoService, build_services

@@ -20,9 +20,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from bff.app import create_app
-from bff.lifecycle import Lifecycle
-from bff.settings import Settings
+from bff.config.settings import Settings
+from bff.http.app import create_app
+from bff.pipeline.lifecycle import Lifecycle
 from demo.orders import HEARTBEAT_S
 from demo.services import ALL_NAMES, IDENTITY, SERVICE_NAMES, DemoService, build_services
 from tests.harness import Clock, Harness, Json, sample, signed_in
@@ -164,7 +164,7 @@ async def subscribable_bff(
         settings = Settings.from_environ({**wired, **(env or {})})
         app = create_app(settings, wall_clock=wall)
         async with (
-            # The frame limit `bff serve` sets (bff/server.py).
+            # The frame limit `bff serve` sets (bff/cli/serve.py).
             serving(
                 {"bff": app}, lifespan=True, ws_max_size=settings.limits.max_body_bytes
             ) as front,

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from graphql import build_schema
 
-from bff.examples import GRAPHIQL_TABS
+from bff.contract.examples import GRAPHIQL_TABS
 from demo.launch import DemoProcess, launch
 from schema import build_schema as build_running
 from tests.e2e.conftest import serving_bff

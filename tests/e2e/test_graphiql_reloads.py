@@ -15,7 +15,7 @@ import brotli
 import httpx
 import pytest
 
-from bff.graphiql import ASSETS_PATH, STATIC_DIR
+from bff.http.graphiql import ASSETS_PATH, STATIC_DIR
 from demo.launch import DemoProcess
 from tests.e2e.conftest import serving_bff
 

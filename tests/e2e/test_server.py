@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bff.examples import PRODUCT_PAGE
+from bff.contract.examples import PRODUCT_PAGE
 from demo.launch import DemoProcess
 
 pytestmark = pytest.mark.e2e

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
-from bff.examples import PRODUCT_PAGE
+from bff.contract.examples import PRODUCT_PAGE
 from demo.launch import DemoProcess, free_port
 from tests.e2e.conftest import wait_until_ready
 

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from redis import Redis
 
-from bff.analytics.records import read_usage
-from bff.analytics.report import summarise
-from bff.analytics.sinks import read_events
-from bff.cli import main
-from bff.usage import recorded
+from bff.cli.main import main
+from bff.contract.deprecation_usage import recorded
+from bff.product.analytics.records import read_usage
+from bff.product.analytics.report import summarise
+from bff.product.analytics.sinks import read_events
 from demo.launch import DemoProcess
 from tests.e2e.conftest import serving_bff
 from tests.harness import Json, signed_in

@@ -22,9 +22,9 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from redis import Redis
 
-from bff.cli import main
-from bff.examples import CATEGORY_LISTING, PRODUCT_PAGE, Example
-from bff.persisted import REDIS_PREFIX
+from bff.cli.main import main
+from bff.contract.examples import CATEGORY_LISTING, PRODUCT_PAGE, Example
+from bff.contract.persisted import REDIS_PREFIX
 from demo.launch import DemoProcess
 from tests.e2e.conftest import serving_bff
 from tests.harness import Samples, parsed_metrics, sample, signed_in
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.e2e
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MOST_REQUESTS = 200  # both workers take some long before this
 STARTUP_LINE = (
-    "WARNING bff.server 2 workers without BFF_REDIS_URL: each keeps its own APQ registrations, "
+    "WARNING bff.cli.serve 2 workers without BFF_REDIS_URL: each keeps its own APQ registrations, "
     "response cache, downstream cache, circuit breakers and retry budgets, WebSocket and "
     "subscription caps; metrics are shared"
 )

@@ -1,0 +1,1 @@
+"""The `bff` command and running the server under uvicorn."""

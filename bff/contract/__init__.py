@@ -1,0 +1,1 @@
+"""The API as a contract: persisted and trusted documents, schema checks, deprecations."""

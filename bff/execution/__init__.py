@@ -1,0 +1,1 @@
+"""From a document to a result: admission, limits, plans, the executor and the response cache."""

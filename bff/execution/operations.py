@@ -1,0 +1,380 @@
+"""Preparing and executing GraphQL operations.
+
+A request goes through these steps, each with its own failure code: parse
+(GRAPHQL_PARSE_FAILED), pick the operation (OPERATION_RESOLUTION_FAILURE),
+measure it against the limits (OPERATION_LIMIT_EXCEEDED, `bff.execution.limits`) and
+validate it (GRAPHQL_VALIDATION_FAILED), all in `prepare`; then coerce the
+variables (BAD_USER_INPUT) and resolve the fields in `execute`, by the
+planned executor (`bff.execution.plan`, `bff.execution.executor`) or, for what it does not run,
+graphql-core's.
+
+Preparing is done once per document and operation name: the outcome, a
+`Prepared` operation or the `Refusal` of a bad one, is kept in an LRU
+bounded by an estimate of its bytes. A document not seen before is prepared
+on a worker thread, so that parsing and validating a large one never holds
+the event loop for longer than the interpreter's switch interval; requests
+for a document already being prepared wait for that one preparation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import gc
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from inspect import isawaitable
+from typing import cast
+
+import strawberry
+from cachetools import LRUCache
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    get_variable_values,
+    subscribe,
+)
+from opentelemetry.trace import NoOpTracer, Tracer
+
+from bff.execution.cache_policy import CachePolicies, CachePolicy
+from bff.execution.coordinates import used_coordinates
+from bff.execution.deprecation import deprecated_among, deprecated_coordinates
+from bff.execution.documents import Validator, parse_document, sha256_of
+from bff.execution.errors import Refusal, RequestFailure
+from bff.execution.executor import PathTrackingExecutor, PlannedExecution, SubscriptionExecutor
+from bff.execution.limits import FragmentCycle, LimitExceeded, Limits, measure
+from bff.execution.plan import ObjectPlan, build_plan, condition_variables, plannable
+from bff.observability.tracing import document_signature
+from bff.security.privacy import personal_variables
+from resolvers.context import Context
+
+BYTES_PER_CHARACTER = 400
+"""A prepared document's estimated memory per character of its text (measured:
+150 to 400 for the reference operations and the introspection query)."""
+BYTES_PER_PLANNED_FIELD = 600
+"""An execution plan's estimated memory per field it plans."""
+MAX_PENDING = 64
+"""New documents being prepared at once; more are refused (SERVICE_OVERLOADED)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A parsed, validated document, the operation in it to run, and its cache policy.
+
+    `plannable` is False for what only graphql-core runs (mutations,
+    introspection); `conditions` are the variables that decide an `@skip` or
+    `@include`, by whose values execution plans are made and kept.
+    """
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    sha256: str
+    policy: CachePolicy
+    plannable: bool
+    conditions: tuple[str, ...]
+    signature: str
+    """The document with literals blanked, as traces record it."""
+    cost: int
+    """The estimated cost (`bff.execution.limits`), what rate limits charge."""
+    personal_variables: frozenset[str]
+    """Variables feeding `@personalData` arguments: errors never echo their values."""
+    coordinates: tuple[str, ...] = ()
+    """The schema coordinates the operation uses (`bff.execution.coordinates`), for usage."""
+    deprecated: Mapping[str, str] = field(default_factory=dict)
+    """Deprecated coordinates the operation uses, and why (`bff.execution.deprecation`)."""
+    size: int = 0
+    """Estimated bytes it holds, its weight in the cache."""
+
+    @property
+    def operation_type(self) -> OperationType:
+        return self.operation.operation
+
+    @property
+    def operation_name(self) -> str | None:
+        return self.operation.name.value if self.operation.name else None
+
+
+Outcome = Prepared | Refusal
+_Key = tuple[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """An outcome in the cache, with its estimated bytes (its key's text included)."""
+
+    outcome: Outcome
+    size: int
+
+
+class Operations:
+    """Runs operations against one schema."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        cache_bytes: int = 64 * 1024 * 1024,
+        planned: bool = True,
+        tracer: Tracer | None = None,
+        resolver_spans: bool = False,
+        limits: Limits | None = None,
+        max_tokens: int = 5_000,
+        validation_work: int = 20_000,
+        introspection: bool = True,
+    ) -> None:
+        # Strawberry keeps the graphql-core schema it builds in `_schema`; the
+        # pinned version range keeps this private attribute stable.
+        self._strawberry = schema
+        self._schema = schema._schema
+        self._planned = planned
+        self._tracer = tracer or NoOpTracer()
+        self._resolver_tracer = tracer if resolver_spans else None
+        self._limits = limits or Limits()
+        self._max_tokens = max_tokens
+        self._validator = Validator(self._schema, introspection=introspection, work=validation_work)
+        self._policies = CachePolicies(self._schema)
+        self._deprecations = deprecated_coordinates(self._schema)
+        self._outcomes: LRUCache[_Key, _Kept] | None = None
+        self._plans: LRUCache[tuple[str, str | None, tuple[object, ...]], ObjectPlan] | None = None
+        if cache_bytes > 0:
+            self._outcomes = LRUCache(cache_bytes, getsizeof=lambda kept: kept.size)
+            # Plans are rebuilt from the prepared document: a quarter of the budget is theirs.
+            self._plans = LRUCache(cache_bytes // 4, getsizeof=_plan_weight)
+        self._pending: dict[_Key, asyncio.Future[Outcome]] = {}
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bff-prepare")
+        self.hits = 0
+        self.misses = 0
+
+    def close(self) -> None:
+        """Stop the preparation thread; preparations not started are dropped."""
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+    def known(self, query: str, operation_name: str | None) -> Outcome | None:
+        """What preparing this document came to, when it is still kept."""
+        kept = self._outcomes.get((query, operation_name)) if self._outcomes is not None else None
+        return kept.outcome if kept is not None else None
+
+    async def prepare(self, query: str, operation_name: str | None) -> Prepared:
+        """The operation to run; after the first time, one dictionary lookup."""
+        key = (query, operation_name)
+        outcome = self.known(query, operation_name)
+        if outcome is None:
+            self.misses += 1
+            outcome = await self._prepare_once(key)
+        else:
+            self.hits += 1
+        if isinstance(outcome, Refusal):
+            raise RequestFailure.again(outcome)
+        return outcome
+
+    async def _prepare_once(self, key: _Key) -> Outcome:
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        if len(self._pending) >= MAX_PENDING:
+            raise RequestFailure(
+                503,
+                "SERVICE_OVERLOADED",
+                [GraphQLError("The server is preparing too many new documents: retry soon.")],
+                {"retry-after": "1"},
+            )
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        future = loop.run_in_executor(self._worker, context.run, self._outcome, *key)
+        self._pending[key] = future
+        future.add_done_callback(lambda done: self._settle(key, done))
+        # Shielded: a caller that gives up leaves the preparation to those still waiting.
+        return await asyncio.shield(future)
+
+    def _settle(self, key: _Key, done: asyncio.Future[Outcome]) -> None:
+        del self._pending[key]
+        if self._outcomes is None or done.cancelled() or done.exception() is not None:
+            return
+        outcome = done.result()
+        text = len(key[0]) + len(key[1] or "")
+        if isinstance(outcome, Prepared):
+            size = outcome.size
+        else:
+            size = text + 256 + sum(len(str(error.get("message"))) for error in outcome.errors)
+        self._outcomes[key] = _Kept(outcome, size)
+
+    def _outcome(self, query: str, operation_name: str | None) -> Outcome:
+        # A syntax tree is tens of thousands of young objects: collections while it is
+        # built would scan it again and again, holding the interpreter from the event
+        # loop. Trees hold no cycles, so what is not kept is freed without a collection.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._prepare(query, operation_name)
+        except RequestFailure as refused:
+            return refused.refusal
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _prepare(self, query: str, operation_name: str | None) -> Prepared:
+        with self._tracer.start_as_current_span("graphql.parse"):
+            document = parse_document(query, self._max_tokens)
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            message = (
+                f"Unknown operation named {operation_name!r}."
+                if operation_name
+                else "The document holds several operations: name one in `operationName`."
+            )
+            raise RequestFailure(400, "OPERATION_RESOLUTION_FAILURE", [GraphQLError(message)])
+        fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        try:
+            measures = measure(self._schema, fragments, operation, self._limits)
+        except LimitExceeded as exceeded:
+            raise RequestFailure(400, "OPERATION_LIMIT_EXCEEDED", [exceeded.error]) from None
+        except FragmentCycle as cycle:
+            raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", [cycle.error]) from None
+        with self._tracer.start_as_current_span("graphql.validate"):
+            self._validator.validate(document)
+        coordinates = used_coordinates(self._schema, document, operation)
+        return Prepared(
+            document=document,
+            operation=operation,
+            sha256=sha256_of(query),
+            policy=self._policies.policy(document, operation),
+            plannable=plannable(document, operation),
+            conditions=condition_variables(document, operation),
+            signature=document_signature(document),
+            cost=measures.cost,
+            personal_variables=personal_variables(self._schema, document),
+            coordinates=coordinates,
+            deprecated=deprecated_among(self._deprecations, coordinates),
+            size=(len(query) + len(operation_name or "")) * BYTES_PER_CHARACTER,
+        )
+
+    def document_cache_counts(self) -> tuple[int, int]:
+        """Hits and misses of the document cache so far."""
+        return self.hits, self.misses
+
+    def cache_bytes(self) -> int:
+        """Estimated bytes of the prepared documents and refusals kept."""
+        return int(self._outcomes.currsize) if self._outcomes is not None else 0
+
+    def plan_cache_bytes(self) -> int:
+        """Estimated bytes of the execution plans kept."""
+        return int(self._plans.currsize) if self._plans is not None else 0
+
+    async def execute(
+        self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
+    ) -> ExecutionResult:
+        if prepared.operation_type == OperationType.SUBSCRIPTION:
+            message = "Subscriptions are served over a WebSocket (graphql-transport-ws), not HTTP."
+            raise RequestFailure(400, "BAD_REQUEST", [GraphQLError(message)])
+        if self._planned and prepared.plannable:
+            return await self._execute_planned(prepared, variables, context)
+        outcome = execute(
+            self._schema,
+            prepared.document,
+            context_value=context,
+            variable_values=dict(variables) if variables else None,
+            operation_name=prepared.operation_name,
+            executor_class=PathTrackingExecutor,
+            hide_suggestions=not self._validator.suggestions,
+        )
+        result = await outcome if not isinstance(outcome, ExecutionResult) else outcome
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            # No field ran: the variables could not be coerced to their types.
+            raise RequestFailure(400, "BAD_USER_INPUT", _redacted(result.errors, prepared))
+        return result
+
+    async def _execute_planned(
+        self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
+    ) -> ExecutionResult:
+        coerced = get_variable_values(
+            self._schema,
+            prepared.operation.variable_definitions or (),
+            dict(variables or {}),
+            hide_suggestions=not self._validator.suggestions,
+        )
+        if isinstance(coerced, list):
+            raise RequestFailure(400, "BAD_USER_INPUT", _redacted(coerced, prepared))
+        key = (
+            prepared.sha256,
+            prepared.operation_name,
+            tuple(coerced.coerced.get(name) for name in prepared.conditions),
+        )
+        plan = self._plans.get(key) if self._plans is not None else None
+        if plan is None:
+            plan = build_plan(self._schema, prepared.document, prepared.operation, coerced.coerced)
+            if self._plans is not None:
+                self._plans[key] = plan
+        execution = PlannedExecution(
+            self._strawberry, prepared.operation, coerced, context, tracer=self._resolver_tracer
+        )
+        data = await execution.run(plan)
+        return ExecutionResult(data=data, errors=execution.errors or None)
+
+    async def subscribe(
+        self,
+        prepared: Prepared,
+        variables: Mapping[str, object] | None,
+        context: Context,
+        event_context: Callable[[], Context],
+    ) -> AsyncGenerator[ExecutionResult] | ExecutionResult:
+        """A subscription's response stream, or the errors that kept it from starting.
+
+        The source stream is resolved with `context`, and each event with a
+        fresh `event_context()` (`bff.execution.executor.SubscriptionExecutor`).
+        """
+        outcome = subscribe(
+            self._schema,
+            prepared.document,
+            context_value=context,
+            variable_values=dict(variables) if variables else None,
+            operation_name=prepared.operation_name,
+            executor_class=SubscriptionExecutor,
+            event_context=event_context,
+            hide_suggestions=not self._validator.suggestions,
+        )
+        result = await outcome if isawaitable(outcome) else outcome
+        if not isinstance(result, ExecutionResult):
+            # graphql-core maps the source stream with an async generator.
+            return cast(AsyncGenerator[ExecutionResult], result)
+        if result.errors and all(error.path is None for error in result.errors):
+            # No field ran: the variables could not be coerced to their types.
+            raise RequestFailure(400, "BAD_USER_INPUT", _redacted(result.errors, prepared))
+        return result
+
+
+def _plan_weight(plan: ObjectPlan) -> int:
+    fields = 0
+    stack = [plan]
+    while stack:
+        for planned in stack.pop().fields:
+            fields += 1
+            if planned.child is not None:
+                stack.append(planned.child)
+    return fields * BYTES_PER_PLANNED_FIELD
+
+
+def _redacted(errors: Sequence[GraphQLError], prepared: Prepared) -> list[GraphQLError]:
+    """Variable errors without the values of personal-data variables (they echo them)."""
+    redacted = []
+    for error in errors:
+        named = next(
+            (name for name in prepared.personal_variables if f"'${name}'" in error.message), None
+        )
+        if named is not None:
+            error = GraphQLError(
+                f"Variable '${named}' got an invalid value (not shown: personal data).",
+                error.nodes,
+            )
+        redacted.append(error)
+    return redacted

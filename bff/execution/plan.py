@@ -1,0 +1,311 @@
+"""Execution plans: what a validated query asks of each type, worked out once.
+
+A plan is the operation's selection tree with everything a request would
+otherwise re-derive settled in advance: fields collected and merged under their
+response keys, fragments inlined, `@skip`/`@include` decided (a plan is made
+per value of the variables they name), and each field's way of resolving
+chosen from its Strawberry definition:
+
+- `ATTRIBUTE`: a plain attribute of the parent object;
+- `METHOD`: the resolver method, called directly with the parent, the
+  request's `Info` and the field's converted arguments;
+- `BATCH`: the resolver's batch form (`schema.batching`), called once with
+  every object of the level;
+- `WRAPPED`: anything else (field extensions, permission classes, unusual
+  resolver signatures), resolved through Strawberry's own wrapper with a full
+  `GraphQLResolveInfo`, exactly as graphql-core would.
+
+`bff.execution.executor` runs plans; `plannable` tells which operations it can run.
+"""
+
+from __future__ import annotations
+
+import builtins
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from graphql import (
+    BooleanValueNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    is_leaf_type,
+)
+
+from schema.batching import BatchForm, batch_form
+
+
+class Resolution(enum.Enum):
+    TYPENAME = "typename"
+    ATTRIBUTE = "attribute"
+    METHOD = "method"
+    BATCH = "batch"
+    WRAPPED = "wrapped"
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A field's output type as completion needs it, worked out once.
+
+    A list (`item` is its items' shape), a leaf (`leaf` serializes it;
+    values of type `passthrough` are their own JSON, an int within GraphQL's
+    32 bits), or else an object.
+    """
+
+    nonnull: bool
+    item: Shape | None = None
+    leaf: GraphQLLeafType | None = None
+    passthrough: builtins.type | None = None
+
+
+def shape_of(type_: GraphQLOutputType) -> Shape:
+    nonnull = isinstance(type_, GraphQLNonNull)
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        return Shape(nonnull, item=shape_of(type_.of_type))
+    if isinstance(type_, GraphQLLeafType):
+        return Shape(nonnull, leaf=type_, passthrough=_passthrough(type_))
+    return Shape(nonnull)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    key: str
+    name: str
+    nodes: tuple[FieldNode, ...]
+    parent: GraphQLObjectType
+    definition: GraphQLField | None
+    type: GraphQLOutputType | None
+    resolution: Resolution
+    python_name: str
+    method: Callable[..., object] | None
+    takes_info: str | None
+    """The name of the resolver's `info` parameter, when it has one."""
+    arguments: tuple[object, ...]
+    """The field's Strawberry arguments, for converting argument values."""
+    has_arguments: bool
+    child: ObjectPlan | None
+    shape: Shape | None = None
+    """None for `__typename`."""
+    batch: BatchForm | None = None
+    """The resolver's batch form (`schema.batching`), for `Resolution.BATCH`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectPlan:
+    type: GraphQLObjectType
+    fields: tuple[FieldPlan, ...]
+    static: bool = False
+    """Every field is read off its object, all the way down: nothing to wait for."""
+
+
+def plannable(document: DocumentNode, operation: OperationDefinitionNode) -> bool:
+    """Queries without introspection; everything else goes to graphql-core."""
+    if operation.operation != OperationType.QUERY:
+        return False
+    return not any(
+        isinstance(node, FieldNode) and node.name.value in ("__schema", "__type")
+        for node in _walk(operation.selection_set, _fragments(document))
+    )
+
+
+def condition_variables(
+    document: DocumentNode, operation: OperationDefinitionNode
+) -> tuple[str, ...]:
+    """Variables that decide an `@skip` or `@include`: a plan is made per their values."""
+    names: set[str] = set()
+    for node in _walk(operation.selection_set, _fragments(document)):
+        for directive in node.directives or ():
+            if directive.name.value in ("skip", "include"):
+                for argument in directive.arguments or ():
+                    if isinstance(argument.value, VariableNode):
+                        names.add(argument.value.name.value)
+    return tuple(sorted(names))
+
+
+def build_plan(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    conditions: Mapping[str, object],
+) -> ObjectPlan:
+    root = schema.query_type
+    assert root is not None
+    builder = _Builder(schema, _fragments(document), conditions)
+    return builder.object_plan(root, [operation.selection_set])
+
+
+class _Builder:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        conditions: Mapping[str, object],
+    ) -> None:
+        self._schema = schema
+        self._fragments = fragments
+        self._conditions = conditions
+
+    def object_plan(
+        self, type_: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
+    ) -> ObjectPlan:
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection_set in selection_sets:
+            self._collect(selection_set, grouped)
+        fields = tuple(self._field(type_, key, nodes) for key, nodes in grouped.items())
+        static = all(
+            field.resolution in (Resolution.ATTRIBUTE, Resolution.TYPENAME)
+            and (field.child is None or field.child.static)
+            for field in fields
+        )
+        return ObjectPlan(type_, fields, static)
+
+    def _collect(
+        self, selection_set: SelectionSetNode, grouped: dict[str, list[FieldNode]]
+    ) -> None:
+        for selection in selection_set.selections:
+            if not self._included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                grouped.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                self._collect(selection.selection_set, grouped)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self._fragments[selection.name.value]
+                self._collect(fragment.selection_set, grouped)
+
+    def _included(self, node: SelectionNode) -> bool:
+        # The schema has object types only, so a validated fragment always applies.
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                continue
+            value = (directive.arguments or ())[0].value
+            condition = (
+                bool(self._conditions.get(value.name.value))
+                if isinstance(value, VariableNode)
+                else isinstance(value, BooleanValueNode) and value.value
+            )
+            if (name == "skip") == condition:
+                return False
+        return True
+
+    def _field(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> FieldPlan:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return FieldPlan(
+                key,
+                name,
+                tuple(nodes),
+                parent,
+                None,
+                None,
+                Resolution.TYPENAME,
+                name,
+                None,
+                None,
+                (),
+                False,
+                None,
+            )
+        definition = parent.fields[name]
+        named: GraphQLNamedType = get_named_type(definition.type)
+        child = None
+        if not is_leaf_type(named):
+            assert isinstance(named, GraphQLObjectType)
+            child = self.object_plan(
+                named, [node.selection_set for node in nodes if node.selection_set]
+            )
+        strawberry_field = definition.extensions.get("strawberry-definition")
+        resolution, method, takes_info = _resolution(strawberry_field)
+        batch = batch_form(method) if resolution is Resolution.METHOD else None
+        return FieldPlan(
+            key=key,
+            name=name,
+            nodes=tuple(nodes),
+            parent=parent,
+            definition=definition,
+            type=definition.type,
+            resolution=Resolution.BATCH if batch is not None else resolution,
+            python_name=getattr(strawberry_field, "python_name", name),
+            method=method,
+            takes_info=takes_info,
+            arguments=tuple(getattr(strawberry_field, "arguments", ())),
+            has_arguments=bool(definition.args),
+            child=child,
+            shape=shape_of(definition.type),
+            batch=batch,
+        )
+
+
+def _passthrough(type_: GraphQLLeafType) -> type | None:
+    """The Python type whose values are a leaf's JSON as they are, if any."""
+    if type_ in (GraphQLString, GraphQLID):
+        return str
+    if type_ is GraphQLBoolean:
+        return bool
+    if type_ is GraphQLInt:
+        return int  # within GraphQL's 32 bits (`bff.execution.executor.INT_MIN`, `INT_MAX`)
+    return None
+
+
+def _resolution(field: object) -> tuple[Resolution, Callable[..., object] | None, str | None]:
+    """How to resolve a Strawberry field without its generic wrapper, where that is safe."""
+    if field is None or getattr(field, "extensions", None):
+        return Resolution.WRAPPED, None, None
+    resolver = getattr(field, "base_resolver", None)
+    if resolver is None:
+        return Resolution.ATTRIBUTE, None, None
+    if resolver.root_parameter or resolver.parent_parameter or not resolver.self_parameter:
+        return Resolution.WRAPPED, None, None
+    info = resolver.info_parameter
+    return Resolution.METHOD, resolver.wrapped_func, info.name if info else None
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+
+
+def _walk(
+    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> Iterable[SelectionNode]:
+    """Every selection reachable from a selection set, each fragment visited once."""
+    seen: set[str] = set()
+    stack = [selection_set]
+    while stack:
+        for selection in stack.pop().selections:
+            yield selection
+            if isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in seen and name in fragments:
+                    seen.add(name)
+                    stack.append(fragments[name].selection_set)
+            elif isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set:
+                stack.append(selection.selection_set)

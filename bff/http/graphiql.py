@@ -1,0 +1,73 @@
+"""GraphiQL, served entirely by the BFF so it works with no internet access.
+
+The page and its script live in `bff/static/ide/`; the React, GraphiQL and
+explorer bundles are pinned copies in `bff/static/vendor/` (see
+`scripts/vendor-graphiql`). The page opens with the reference operations as
+example tabs, then placing an order and following it (a subscription, which
+GraphiQL's fetcher runs over a WebSocket with the graphql-ws client bundled
+in `graphiql.min.js`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+
+from bff.contract.examples import GRAPHIQL_TABS
+
+ASSETS_PATH = "/graphiql/assets"
+STATIC_DIR = Path(__file__).parents[1] / "static"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The page, rendered once; each request gets a response of its own.
+
+    A response shared between requests would carry whatever the server or a
+    middleware did to one request's headers into the next.
+    """
+
+    body: bytes
+
+    def response(self) -> HTMLResponse:
+        return HTMLResponse(self.body, headers={"cache-control": "no-cache"})
+
+
+def page(endpoint: str, *, debug: bool, authorization: Callable[[str], str] | None = None) -> Page:
+    """The GraphiQL page, rendered once at start-up.
+
+    `debug` adds the downstream-calls panel; `authorization` gives the header a
+    signed-in example is sent with (the demo signs a development token).
+    """
+
+    def pretty(value: Mapping[str, object]) -> str | None:
+        return orjson.dumps(dict(value), option=orjson.OPT_INDENT_2).decode() if value else None
+
+    tabs = []
+    for example in GRAPHIQL_TABS:
+        headers = {}
+        if example.signed_in_as and authorization is not None:
+            headers["Authorization"] = authorization(example.signed_in_as)
+        tabs.append(
+            {
+                "query": example.query,
+                "variables": pretty(example.variables),
+                "headers": pretty(headers),
+            }
+        )
+    config = {"endpoint": endpoint, "debug": debug, "tabs": tabs}
+    # `</` must not appear inside the JSON <script> block; escaping `<` keeps it out.
+    config_json = orjson.dumps(config).decode().replace("<", "\\u003c")
+    template = (STATIC_DIR / "ide" / "index.html").read_text(encoding="utf-8")
+    body = template.format(assets=html.escape(ASSETS_PATH), config=config_json)
+    return Page(body.encode())
+
+
+def assets() -> StaticFiles:
+    return StaticFiles(directory=STATIC_DIR)

@@ -1,0 +1,1 @@
+"""What ops teams see: traces, metrics, logs and each operation's telemetry."""

@@ -1,0 +1,1 @@
+"""One operation, whatever carries it: admit, build the context, execute, report."""

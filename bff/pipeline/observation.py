@@ -1,0 +1,279 @@
+"""One operation's telemetry: its span, metrics, log line and debug timeline.
+
+`Telemetry.operation()` opens the operation span (named `query ProductPage`
+once the document is known) and yields an `Observation`, which the request's
+clients and loaders report to (`clients.recording.Recorder`,
+`resolvers.loaders.LoaderObserver`). When the operation ends, the metrics and
+the one structured log line are written from it. The log line holds names,
+codes and counts only: never variable values, tokens or response data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, format_span_id, format_trace_id
+
+from bff.execution.operations import Prepared
+from bff.observability.metrics import Metrics
+from bff.observability.tracing import CURRENT_BATCH, LoaderBatch
+from bff.product.analytics.events import OperationEvent
+from bff.product.analytics.pipeline import UsagePipeline
+from clients.recording import Exchange
+from resolvers.paths import paths_for
+
+logger = logging.getLogger("bff.operation")
+
+N_PLUS_ONE = 5
+"""Single-item calls to one endpoint in one operation that earn a warning."""
+
+
+class Observation:
+    """What one operation did; a `Recorder` and a `LoaderObserver`."""
+
+    def __init__(self, tracer: Tracer, metrics: Metrics, span: Span, *, detailed: bool) -> None:
+        self.started = time.perf_counter()
+        self.span = span
+        self.detailed = detailed
+        self.network_calls = 0
+        self.operation_name: str | None = None
+        self.operation_type: str | None = None
+        self.prepared: Prepared | None = None
+        self.variants: Mapping[str, str] = {}
+        """Experiment variants the operation was served."""
+        self.outcome = "error"
+        self.error_codes: list[str] = []
+        self.deprecated: Mapping[str, str] = {}
+        """Deprecated coordinates the operation uses, with their reasons."""
+        self._tracer = tracer
+        self._metrics = metrics
+        self._exchanges: list[Exchange] = []
+        self._degraded: dict[tuple[tuple[str | int, ...], str], dict[str, object]] = {}
+        self._memo_hits: Counter[str] = Counter()
+        self._cached_batches: list[str] = []
+
+    def named(self, prepared: Prepared) -> None:
+        """The document is known: name the span as the GraphQL conventions say."""
+        self.prepared = prepared
+        self.operation_type = prepared.operation_type.value
+        self.operation_name = prepared.operation_name
+        self.deprecated = prepared.deprecated
+        self.span.update_name(f"{self.operation_type} {self.operation_name or ''}".strip())
+        self.span.set_attribute("graphql.operation.type", self.operation_type)
+        if self.operation_name:
+            self.span.set_attribute("graphql.operation.name", self.operation_name)
+        if self.span.is_recording():
+            self.span.set_attribute("graphql.document", prepared.signature)
+
+    def record(self, exchange: Exchange) -> None:
+        if exchange.source == "network":
+            self.network_calls += 1
+        elif exchange.source == "stale":
+            self._stale(exchange)
+        if self.detailed:
+            self._exchanges.append(exchange)
+
+    def _stale(self, exchange: Exchange) -> None:
+        """Stale data was served: say which fields carry it, and why."""
+        reason = exchange.error or "DOWNSTREAM_ERROR"
+        self._metrics.stale_served.labels(exchange.service, reason).inc()
+        for path in paths_for(exchange.ids):
+            self._degraded.setdefault(
+                (path, exchange.service),
+                {
+                    "path": list(path),
+                    "service": exchange.service,
+                    "ageSeconds": int(exchange.age or 0),
+                    "reason": reason,
+                },
+            )
+
+    @property
+    def degraded(self) -> list[dict[str, object]]:
+        """`extensions.degraded`: fields answered from stale data, in path order."""
+        return [self._degraded[key] for key in sorted(self._degraded, key=_sort_key)]
+
+    @contextmanager
+    def batch(self, loader: str, *, keys: int, requested: int) -> Iterator[object]:
+        self._metrics.loader_batch(loader, keys)
+        batch = LoaderBatch(
+            self._tracer,
+            f"loader {loader}",
+            {
+                "loader.name": loader,
+                "loader.batch.size": requested,
+                "loader.keys": keys,
+                "loader.cache_hits": max(0, requested - keys),
+            },
+        )
+        token = CURRENT_BATCH.set(batch)
+        try:
+            yield batch
+        finally:
+            CURRENT_BATCH.reset(token)
+            if not batch.end():
+                self._cached_batches.append(loader)
+
+    @property
+    def cached_batches(self) -> list[str]:
+        """Loader batches the shared cache answered whole (they have no span)."""
+        return self._cached_batches
+
+    def memo_hit(self, loader: str) -> None:
+        self._memo_hits[loader] += 1
+
+    def debug_extension(self) -> dict[str, object]:
+        """The timeline a frontend developer sees under `extensions.debug`."""
+        context = self.span.get_span_context()
+        calls = [self._exchange(exchange) for exchange in self._exchanges]
+        return {
+            "traceId": format_trace_id(context.trace_id) if context.is_valid else None,
+            "durationMs": round((time.perf_counter() - self.started) * 1000, 2),
+            "downstream": calls,
+            "perRequestCache": dict(self._memo_hits),
+            "warnings": self._warnings(),
+            "deprecated": [
+                {"coordinate": coordinate, "reason": reason}
+                for coordinate, reason in self.deprecated.items()
+            ],
+        }
+
+    def _exchange(self, exchange: Exchange) -> dict[str, object]:
+        entry: dict[str, object] = {
+            "service": exchange.service,
+            "method": exchange.method,
+            "route": exchange.route,
+            "source": exchange.source,
+            "startMs": round((exchange.started - self.started) * 1000, 2),
+            "durationMs": round(exchange.seconds * 1000, 2),
+        }
+        optional = {
+            "status": exchange.status,
+            "error": exchange.error,
+            "batchSize": exchange.batch_size,
+            "ageSeconds": round(exchange.age, 1) if exchange.age is not None else None,
+            "attempt": exchange.attempt if exchange.attempt > 1 else None,
+            "hedge": True if exchange.hedge else None,
+        }
+        entry.update({key: value for key, value in optional.items() if value is not None})
+        return entry
+
+    def _warnings(self) -> list[str]:
+        singles = Counter(
+            (exchange.service, exchange.method, exchange.route)
+            for exchange in self._exchanges
+            if exchange.source == "network" and (exchange.batch_size or 1) == 1
+        )
+        return [
+            f"{service} {method} {route} was called {count} times, one item each: "
+            "an N+1 that a loader or a batch endpoint would avoid"
+            for (service, method, route), count in singles.items()
+            if count >= N_PLUS_ONE
+        ]
+
+
+class Telemetry:
+    """Process-wide: the tracer and the metrics every operation reports to."""
+
+    def __init__(
+        self, tracer: Tracer, metrics: Metrics, *, usage: UsagePipeline | None = None
+    ) -> None:
+        self.tracer = tracer
+        self.metrics = metrics
+        self.usage = usage
+
+    @contextmanager
+    def operation(
+        self, *, request_id: str, client: tuple[str, str], detailed: bool
+    ) -> Iterator[Observation]:
+        self.metrics.in_flight.inc()
+        with self.tracer.start_as_current_span("graphql", kind=SpanKind.INTERNAL) as span:
+            observation = Observation(self.tracer, self.metrics, span, detailed=detailed)
+            try:
+                yield observation
+            finally:
+                self.metrics.in_flight.dec()
+                self._report(observation, span, request_id, client)
+
+    def _report(
+        self, observation: Observation, span: Span, request_id: str, client: tuple[str, str]
+    ) -> None:
+        seconds = time.perf_counter() - observation.started
+        if observation.outcome == "error":
+            span.set_status(StatusCode.ERROR)
+        if observation.error_codes:
+            span.set_attribute("graphql.error.codes", sorted(set(observation.error_codes)))
+        if observation.cached_batches:
+            span.set_attribute("bff.loader.cached_batches", observation.cached_batches)
+        self.metrics.operation(
+            name=observation.operation_name,
+            type_=observation.operation_type,
+            client=client,
+            outcome=observation.outcome,
+            seconds=seconds,
+        )
+        self.metrics.deprecated_usage(observation.deprecated, client)
+        if self.usage is not None:
+            self.usage.tally(
+                observation.prepared,
+                observation.operation_name,
+                client,
+                observation.outcome,
+                observation.error_codes,
+                seconds,
+                observation.variants,
+            )
+            if self.usage.sampled():
+                self.usage.record(_operation_event(observation, client, seconds))
+        context = span.get_span_context()
+        logger.info(
+            "%s %s %s",
+            observation.operation_type or "request",
+            observation.operation_name or "-",
+            observation.outcome,
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "trace_id": format_trace_id(context.trace_id) if context.is_valid else None,
+                    "span_id": format_span_id(context.span_id) if context.is_valid else None,
+                    "operation_name": observation.operation_name,
+                    "operation_type": observation.operation_type,
+                    "client_name": client[0],
+                    "client_version": client[1],
+                    "duration_ms": round(seconds * 1000, 2),
+                    "downstream_calls": observation.network_calls,
+                    "degraded_fields": len(observation.degraded),
+                    "outcome": observation.outcome,
+                    "error_codes": sorted(set(observation.error_codes)),
+                }
+            },
+        )
+
+
+def _operation_event(
+    observation: Observation, client: tuple[str, str], seconds: float
+) -> OperationEvent:
+    prepared = observation.prepared
+    return OperationEvent(
+        time=time.time(),
+        operation_name=observation.operation_name,
+        operation_hash=prepared.sha256 if prepared is not None else None,
+        operation_type=observation.operation_type,
+        client_name=client[0],
+        client_version=client[1],
+        fields=prepared.coordinates if prepared is not None else (),
+        duration_ms=seconds * 1000,
+        outcome=observation.outcome,
+        error_codes=observation.error_codes,
+        variants=observation.variants,
+    )
+
+
+def _sort_key(key: tuple[tuple[str | int, ...], str]) -> tuple[tuple[str, ...], str]:
+    """Sorted by path (list indexes by value), then service."""
+    path, service = key
+    return tuple(f"{part:010d}" if isinstance(part, int) else part for part in path), service

@@ -1,0 +1,1 @@
+"""Product decisions: experiments, feature flags and usage analytics."""

@@ -1,0 +1,1 @@
+"""GraphQL over WebSocket: the protocol, sessions and the subscriptions they run."""
