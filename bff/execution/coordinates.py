@@ -60,11 +60,6 @@ def used_coordinates(
     return tuple(sorted(found))
 
 
-def fields_only(coordinates: Iterable[str]) -> list[str]:
-    """The `Type.field` coordinates among `coordinates` (arguments left out)."""
-    return [coordinate for coordinate in coordinates if "(" not in coordinate]
-
-
 class _Collector(Visitor):
     """Coordinates in one operation or fragment, and the fragments it spreads."""
 

@@ -16,7 +16,6 @@ globally. The span tree of one operation:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from contextvars import ContextVar
 
 from graphql import (
@@ -242,10 +241,3 @@ def document_signature(document: DocumentNode) -> str:
             return None
 
     return print_ast(visit(document, Blank()))
-
-
-def span_attributes(values: Mapping[str, object]) -> dict[str, str | int | float | bool]:
-    """Only the attribute values OpenTelemetry accepts, None dropped."""
-    return {
-        key: value for key, value in values.items() if isinstance(value, str | int | float | bool)
-    }
