@@ -1,30 +1,6 @@
 """Shared mechanics of every downstream client: reads, cached and coalesced.
 
-One `ServiceClient` per downstream service sends through its `ServiceHttp`
-(`clients.http`: the pool, timeouts, the cap on calls in flight, errors mapped
-once), parses answers into records, and splits batch reads into chunks the
-contract accepts.
-
-Every read takes one path (`_read`), a single read being a batch of one id:
-the process-wide `SharedCache` answers what it holds fresh (see
-`clients.cache`); an id another request is already reading joins that call
-(`clients.flight`); the rest are fetched together, from the cache's Redis
-tier when it has one (`clients.remote_cache`: one `MGET`) and else from the
-service (a single read revalidates an expired entry by its ETag). Answers
-Redis may keep are written there off the request path. Without a cache
-(`cache=None`) every read goes to the network.
-
-When a read fails (the service is down, slow, or its circuit open) and the
-cache still holds an expired answer within the stale-if-error window, that
-answer is returned instead and reported to the recorder as `stale`, so the
-BFF can say which fields are out of date. Failures are per id: an id the
-service could not answer maps to its `DownstreamError`.
-
-Per-request information (request id, caller, their `Authorization`, the
-recorder, the deadline) travels in a `CallScope`; waiting on a call another
-request started ends at this request's own deadline. `scoped()` returns a
-cheap copy of the client bound to one, sharing the pool, the cap, the cache
-and the calls in flight.
+See docs/caching.md for the path every read takes.
 """
 
 from __future__ import annotations

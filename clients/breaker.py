@@ -1,17 +1,6 @@
 """A circuit breaker per downstream service: stop calling a service that keeps failing.
 
-    closed ──(failure ratio over the window, with enough calls)──▶ open
-    open ──(after `open_s`)──▶ half-open
-    half-open ──(`probes` successes)──▶ closed
-    half-open ──(any failure)──▶ open
-
-While open, calls fail at once without touching the network, which spares the
-sick service and answers the caller without waiting for a timeout. Half-open
-lets `probes` calls through at a time to test the water.
-
-A call is admitted with `acquire()`, which returns a ticket, and reported with
-`release(ticket, ok)`. Tickets remember the breaker's generation, so a call
-admitted before a state change cannot close or reopen the circuit after it.
+See docs/resilience.md, Circuit breakers.
 """
 
 from __future__ import annotations

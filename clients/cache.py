@@ -1,29 +1,6 @@
 """The process-wide cache of downstream reads, shared by every request.
 
-Two cache layers sit between resolvers and downstream services:
-
-- request-scoped: the loaders' memo (`resolvers.loaders`), gone with the request;
-- process-wide: this cache, which keeps what downstream services said they may
-  be reused for, honouring their `Cache-Control` as a shared HTTP cache would:
-
-  - `max-age` / `s-maxage` (which wins, this being a shared cache) set how long
-    an entry is fresh; without either nothing is stored;
-  - `no-store` is never stored;
-  - `no-cache` is stored but revalidated on every use;
-  - `private` is stored only under the identity of the caller it was fetched
-    for, and never served to anyone else; with no caller it is not stored.
-
-Entries carry the response's `ETag`, so an expired (or `no-cache`) entry is
-revalidated with `If-None-Match` and a `304` refreshes it without a body.
-An expired entry is kept until evicted: when a read fails, it may still be
-served for a while (`stale-if-error`, `may_serve_stale`), marked as stale.
-Batch reads are stored per id, so `ids=p1,p2` then `ids=p2,p3` fetches only
-`p3`. The cache is bounded by entry count and by approximate bytes (the size
-of the JSON each entry came from), evicting the least recently used.
-Values are immutable records, so one instance can be handed to every request.
-
-With `remote` set, a Redis tier shared by replicas sits behind this one
-(`clients.remote_cache`); `clients.base` consults and fills it.
+See docs/caching.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Narrowing downstream JSON into typed values.
 
-Records are built from `JsonObject`s with these readers; each raises
-`RecordError` naming the offending key, which `clients.base` turns into a
-`BadResponse` for the service that sent it.
+Each reader raises `RecordError` naming the offending key.
 """
 
 from __future__ import annotations

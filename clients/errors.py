@@ -1,21 +1,7 @@
 """Downstream failures, as the layers above the clients see them.
 
 Every failure of a downstream call surfaces as exactly one of these, translated
-from HTTP statuses and transport exceptions in one place (`clients.http`):
-
-    DownstreamError        a call failed; names the service and a GraphQL code
-    ├── NotFound           404: no such resource               NOT_FOUND
-    ├── Rejected           400 / 422: the input was refused     BAD_USER_INPUT
-    ├── Conflict           409: the current state forbids it    CONFLICT
-    ├── Unavailable        refused connection, 5xx              DOWNSTREAM_UNAVAILABLE
-    │   └── CircuitOpen    not even tried: the breaker is open   DOWNSTREAM_UNAVAILABLE
-    ├── Timeout            no answer within the timeout, 504    DOWNSTREAM_TIMEOUT
-    ├── BadResponse        an answer that breaks the contract   DOWNSTREAM_BAD_RESPONSE
-    └── Overloaded         not even tried: the BFF holds all    SERVICE_OVERLOADED
-                           the event streams it may
-
-Messages are written for the frontend developer who reads them: they name the
-service but never a URL, a host or a stack trace.
+in one place (`clients.http`); messages never name a URL or a host.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Request coalescing ("single flight"): concurrent identical reads share one call.
 
-The shared call runs in a task of its own, so a caller that gives up (cancelled,
-out of time) neither cancels it for the others nor wastes it: its answer still
-lands in the shared cache.
+See docs/caching.md.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
 """Hedged reads: ask again when an answer is late, and take whichever comes first.
 
-A read still unanswered after its route's observed 95th-percentile latency
-is probably stuck behind something (a slow instance, a lost packet, a
-hanging request); one duplicate usually answers in normal time. Hedges come
-out of the same `RetryBudget` as retries, so they add at most its share of
-load, and only idempotent reads are hedged.
+See docs/resilience.md, Hedging.
 """
 
 from __future__ import annotations

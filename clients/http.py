@@ -1,22 +1,7 @@
 """One service's end of the wire: configuration, sending, and what can go wrong.
 
-`ServiceHttp` wraps the long-lived `Wire` of one downstream service (its pool
-and keep-alive, `clients.wire`) and turns every call into a reply or one of
-the `clients.errors` exceptions, in one place. Around each call it
-applies the service's protections (`clients.resilience`):
-
-- the caller's deadline: each attempt gets the smaller of the service's
-  timeout and the operation's time left, and says so downstream in
-  `X-Request-Timeout-Ms`; with no time left nothing is sent;
-- a bulkhead: calls in flight are capped at the pool size, so requests never
-  queue inside the pool and a slow service cannot take more than its share;
-  the wait for a slot counts against the timeout;
-- the circuit breaker: while it is open, calls fail at once;
-- retries of idempotent calls, within policy, deadline and retry budget;
-- hedging: an idempotent read still unanswered after its route's usual
-  latency is sent once more, and the first good answer wins.
-
-Each attempt is reported to the request's `Recorder`.
+`ServiceHttp` applies deadlines, the bulkhead, the breaker, retries and hedging
+around each call (see docs/resilience.md).
 """
 
 from __future__ import annotations

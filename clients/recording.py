@@ -1,11 +1,6 @@
 """What a request's downstream reads cost, as the request saw them.
 
-A `Recorder` in the request's `CallScope` hears about every exchange: network
-calls (each attempt, retries and hedges included), reads the shared cache or a
-call already in flight answered, stale answers served because a call failed,
-and calls refused before they were sent. The
-BFF uses this for the debug timeline and per-operation call counts; tracing
-and metrics of network calls come from wrapping the transport instead.
+For the debug timeline and per-operation call counts.
 """
 
 from __future__ import annotations

@@ -1,41 +1,6 @@
 """The downstream cache's second tier: Redis, shared by every replica.
 
-It sits behind the in-process `SharedCache`: a read looks in process, then
-here, then goes to the network (`clients.base`). A Redis hit is rebuilt into
-records by the client's own parser and kept in process for the rest of its
-freshness, ETag included.
-
-What is stored: answers a shared cache may keep fresh for a while (`max-age`
-or `s-maxage` above 0, neither `no-cache` nor `no-store`), for their remaining
-fresh lifetime only. Stale-if-error and ETag revalidation happen in process.
-`private` answers are stored only when a key is configured and the read had a
-caller: under a name derived from the caller, and encrypted.
-
-Layout (`<p>` is the configured prefix, parts percent-encoded, the variant as
-its `repr`):
-
-- shared entry: `<p>:v1:<service>:<resource>:<id>:<variant>`;
-- private entry: the same plus `:u:<HMAC-SHA256(user id), 32 hex>`;
-- generation: `<p>:v1:<service>:<resource>:<id>:gen`.
-
-A value is orjson `{"at": wall-clock time stored, "cc": Cache-Control, "etag",
-"gen", "body": the downstream JSON}`. A private value is that document sealed:
-`0x01 | key id (4 bytes) | nonce (12 bytes) | AES-256-GCM ciphertext and tag`,
-with the Redis key as associated data, so it cannot be moved to another name.
-AES and HMAC keys are derived from the secret with HKDF-SHA256; the key id is
-the first 4 bytes of the AES key's SHA-256, so entries sealed under a previous
-key read as misses.
-
-Invalidation: every id has a generation, read in the same `MGET` as its
-entries; an entry stored under another generation is a miss. Forgetting an id
-sets a new random generation (kept `MAX_TTL_S`, longer than any entry lives):
-one write per id, no scan, and a fill that raced the write cannot bring the
-old answer back.
-
-Failures: each call is bounded by a short timeout, counted (`on_error`) and
-done without. After a failure lookups and fills skip Redis for `pause_s`, so a
-dead Redis does not add its timeout to every read; invalidations are always
-tried. Fills run as tasks off the request path; `aclose` waits for them.
+See docs/caching.md, Shared tier in Redis, for its layout and invalidation.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
 """What protects the BFF and a downstream service from each other, per service.
 
-`Resilience` holds one service's circuit breaker (`clients.breaker`), retry
-budget (`clients.retry`) and per-route latency trackers (`clients.hedging`),
-shared by every request; `ServiceHttp` consults it on every call. What happens
-is told to `ResilienceEvents` (the BFF turns it into logs and metrics).
+See docs/resilience.md.
 """
 
 from __future__ import annotations

@@ -1,18 +1,6 @@
 """When a failed downstream call is tried again, and how long to wait first.
 
-Only idempotent requests are retried (GETs, and POSTs that carry an
-`Idempotency-Key`), only after failures another attempt may cure (no
-connection, no answer in time, 502/503/504), and only while three limits
-agree:
-
-- `RetryPolicy`: at most `attempts` tries, waiting a random time between zero
-  and an exponentially growing ceiling ("full jitter") between them, or
-  longer when the service said so in `Retry-After`;
-- the caller's deadline: a wait that would not leave time for one more
-  attempt is not taken;
-- `RetryBudget`: retries (and hedged duplicates) may add at most `ratio` of
-  the service's recent traffic, plus a small floor, so that retries cannot
-  multiply the load on a service that is already failing.
+See docs/resilience.md, Retries.
 """
 
 from __future__ import annotations

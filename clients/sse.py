@@ -1,11 +1,4 @@
-"""The `text/event-stream` format (Server-Sent Events), as the HTML standard defines it.
-
-A stream is lines; an empty line ends an event. `data:` lines accumulate
-(joined by newlines), `event:`, `id:` and `retry:` set the event's type, the
-id a reconnecting client sends back as `Last-Event-ID`, and the wait before
-reconnecting. Lines starting with `:` are comments (often keep-alives), and an
-event without data is never dispatched.
-"""
+"""The `text/event-stream` format (Server-Sent Events), as the HTML standard defines it."""
 
 from __future__ import annotations
 

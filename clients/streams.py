@@ -1,24 +1,6 @@
 """Records pushed by a downstream service as Server-Sent Events, on a pool of their own.
 
-A stream holds its connection for as long as it lasts (minutes, for an order
-on its way), so streams go through a client of their own (`open_http(...,
-streaming=True)`): they never take the connections, nor the slots of the cap
-on calls in flight, that ordinary calls use (`clients.http`). Their own cap is
-`StreamSlots`, shared by every service's streams in the process: a reader that
-finds no slot free is refused at once with `Overloaded`, never queued. A
-stream has no time budget, but one that sends nothing at all (no event, no
-comment) for the service's `stream_idle_timeout_s` is taken for broken. It
-carries the headers every call does (the request id, the caller's
-`Authorization` where the service takes it, and the trace context the wrapping
-transport injects).
-
-When a stream breaks, goes silent or ends before its reader is done, it is
-opened again after a jittered, growing wait (`RECONNECT`, or longer if the
-stream asked so with `retry:`), sending `Last-Event-ID` when the stream gave
-ids. Records whose key was already delivered (the service sends its current
-state first on every connection) are not delivered again. Only so many
-connections in a row may fail to bring a new record; then the last failure is
-raised.
+See docs/subscriptions.md, Where the events come from.
 """
 
 from __future__ import annotations

@@ -1,20 +1,7 @@
 """What crosses the wire to a downstream service, and what carries it.
 
-A `Wire` sends one `Outgoing` request and gives back its `Reply` (status,
-headers, body), or streams a reply line by line. It knows nothing of
-retries, deadlines or errors of the contract (`clients.http` adds those):
-it only raises `WireTimeout` when nothing came in time and `WireBroken` when
-no answer could be had.
-
-- `AiohttpWire` carries requests over the network on aiohttp's pool. It
-  costs about a tenth of a millisecond of CPU per request where httpx's own
-  pool costs about two (measured: 32 GETs in flight against a service with
-  5 ms latency, one core).
-- `HttpxWire` carries them through any httpx transport: the seam the tests
-  use (`httpx.ASGITransport` to an in-process demo service,
-  `httpx.MockTransport` for answers no real service gives).
-
-Reply headers are looked up case-insensitively in both.
+`AiohttpWire` for the network, `HttpxWire` for any httpx transport (the tests'
+seam).
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
 """Errors the caller caused, raised by resolvers before any downstream call.
 
-    RequestError          the caller's request cannot be served as asked
-    ├── BadUserInput      an argument is out of range or malformed   BAD_USER_INPUT
-    ├── Unauthenticated   the field needs a signed-in caller         UNAUTHENTICATED
-    ├── Forbidden         the caller may not see or do this          FORBIDDEN
-    └── FeatureDisabled   a feature flag is off for this caller      FEATURE_DISABLED
-
 Their messages are written for the frontend developer and are always safe to
-show. Failures of downstream services are `clients.errors.DownstreamError`s.
+show.
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
 """Experiments and feature flags: who gets which variant, decided the same way everywhere.
 
-Assignment is a pure function of the experiment's name and the caller's unit
-(the user id, or for anonymous callers a stable client id): two hashes of
-them pick whether the caller is in the rollout percentage and which variant
-they get, so every replica agrees with no shared state, and raising the
-percentage keeps everyone already in. Audiences narrow by tier, country,
-client name and minimum client version; the tier and country come from the
-caller's user record, read only when an audience asks for them.
-
-A variant counts as *exposed* when it is actually served: a resolver asked for
-it, or the frontend listed it. Exposures are reported through a callback,
-which the app deduplicates per window and sends to usage analytics.
+See docs/experiments.md, Assignment.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
 """Cursor pagination of product listings over the catalog's page cursors.
 
-The catalog pages with opaque cursors that only mark page starts, but a
-connection needs a cursor per edge. An edge cursor here names a catalog page
-start plus how many of that page's items to skip: `(page_cursor, skip)`. The
-last edge of a page points at the catalog's next page with nothing to skip, so
-a client paging forward by `endCursor` costs one catalog call per page.
+An edge cursor names a catalog page start plus how many of its items to skip.
 """
 
 from __future__ import annotations

@@ -1,19 +1,6 @@
 """Per-request batching and deduplication of downstream reads.
 
-Two cache layers sit between resolvers and downstream services:
-
-- the loaders here (request-scoped): each key is fetched at most once per
-  request, and keys asked for in the same event-loop tick go out as one batch
-  call; the memo dies with the request, so nothing here can leak between
-  callers;
-- the clients' own layer below them (process-wide, shared between requests).
-
-`build_loaders(..., batching=False)` swaps in loaders that make one call per
-`load()` with no memo: the field-by-field baseline the benchmark compares with.
-
-A batch read may fail for some ids and not others: each key then resolves to
-its own value or its own error. Observed loaders also remember which fields
-(`resolvers.paths`) asked for each key.
+See docs/execution.md and docs/caching.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
 """Which GraphQL fields a downstream read answered, for reports that name them.
 
-The executor sets `FIELD_PATH` while it calls each resolver, and the task
-that runs the resolver inherits it. Loaders remember the path of every
-`load()` and, while one of their batches runs, publish in `LOADING` which
-paths wait on which keys. `paths_for(ids)` combines the two: the fields that
-a read of these ids (a user id, a product id...) answered. The BFF uses it to
-say which fields carry stale data.
+The BFF uses it to say which fields carry stale data.
 """
 
 from __future__ import annotations

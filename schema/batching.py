@@ -1,14 +1,6 @@
 """Batch forms of resolvers: one call answers a field for every object of a level.
 
-A field resolved per object costs a coroutine chain for each one (its
-resolver, the resolver functions it calls, the loader's future): for fifty
-products and their hundred and fifty reviews, most of a listing's CPU. A
-resolver marked `@batched(form)` also has a form that takes every object
-(and each one's response path) at once and answers with a list, one value or
-exception per object. The planned executor (`bff.execution.executor`) calls the form
-once per level; graphql-core's executor still calls the resolver per object,
-and the two must answer alike (`tests/integration/test_planned_execution.py` runs the
-schema's reference operations both ways).
+See docs/execution.md, Batch forms.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
 """Cache hints: how long, and for whom, each part of a response may be reused.
 
-`@cacheControl` works as in Apollo Server: a field's hint, else its return
-type's, gives a `maxAge` and a `scope`; a field returning a composite type
-without a hint has `maxAge` 0 (not cacheable), while leaf fields and hints
-with `inheritMaxAge` take their parent's. A response may be cached for the
-smallest `maxAge` among the fields it selects, and only by the caller when any
-of them is `PRIVATE`. The hints mirror the downstream services' own
-`Cache-Control`, narrowed where the BFF shows less than a service returns
-(a reviewer's name is public although the account behind it is private).
+See docs/caching.md, Responses.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Who may see a field or run a mutation, from the caller's token (`Context.caller`).
 
-Denials raise the BFF's own coded errors, so a denied field is `null` with
-`FORBIDDEN` (or `UNAUTHENTICATED` when nobody is signed in) and the rest of
-the response stays intact.
+See docs/security.md, Authorization.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
 """Personal data, marked once in the schema; the mark drives privacy elsewhere.
 
-`@personalData` on a field or an argument says its values identify or describe
-a person. The BFF keeps marked values out of logs, traces, metric labels, error
-messages and cache keys, and `bff schema pii` lists every marked coordinate
-(the data inventory in the README).
+See docs/security.md, Privacy.
 """
 
 from __future__ import annotations

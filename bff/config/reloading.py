@@ -1,10 +1,7 @@
 """A file read at start-up and again whenever it changes on disk.
 
-Configuration that operators edit while the BFF runs (the trusted-documents
-manifest, the experiments file) lives in such a file: a Kubernetes ConfigMap
-update or an edit in place is picked up within one check interval, with no
-restart. A version that does not load is logged and the last good one stays
-in force; at start-up, a file that does not load stops the start.
+A version that does not load is logged and the last good one stays in force;
+at start-up, a file that does not load stops the start.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """`bff usage deprecated`: which clients still use the schema's deprecated parts.
 
-Reads `bff_deprecated_usage_total` from the `/metrics` of running BFFs and
-adds the counts up. Each server counts the uses its workers saw since it
-started (one scrape answers for all of them): name every server, or ask
-Prometheus for `sum by (coordinate, client_name, client_version)
-(bff_deprecated_usage_total)` over a longer time. Or, with `--sink`, reads the
-same from the usage a sink recorded, over days and every server at once. A
-deprecated coordinate with no use seen for long enough can be removed.
+Reads `bff_deprecated_usage_total` from running BFFs' `/metrics`, or the usage
+a sink recorded (see docs/api-contract.md, Schema versioning).
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
 """Persisted queries: a request may name its document by hash instead of sending it.
 
-Two sources of documents answer a hash:
-
-- **trusted documents**, a manifest built with the apps (`bff.contract.trusted_documents`):
-  in `safelist` mode they are the only operations the BFF runs;
-- **automatic persisted queries** (APQ), as Apollo Client's persisted-queries
-  link speaks them: the client sends `extensions.persistedQuery.sha256Hash`
-  alone; on `PersistedQueryNotFound` it sends the hash with the full text, which
-  is checked against the hash and registered for every later request.
-
-Registered documents live in an in-process LRU, behind which Redis (when
-configured) shares them between replicas. Redis failing costs a
-`PersistedQueryNotFound` round trip, never a failed request.
+Answers a hash from the trusted documents or the automatic persisted queries
+registered so far (see docs/api-contract.md, Persisted queries).
 """
 
 from __future__ import annotations

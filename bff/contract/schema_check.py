@@ -1,13 +1,6 @@
 """The schema as a versioned artifact: its SDL, and what changed against a copy.
 
-`schema.graphql` at the repository root is the API's contract as committed,
-written by `bff schema export`. `bff schema check` compares the running schema
-with it, graphql-core's change detection deciding what is breaking (old: the
-file; new: the running schema), and fails on a breaking change, so none lands
-by accident. Removing a field, an argument or an enum value is always
-breaking, but one that was never deprecated is called out: removals go through
-`@deprecated(reason:)` first, and wait until `bff usage deprecated` sees no
-client still using them.
+Behind `bff schema export` and `bff schema check` (see docs/api-contract.md).
 """
 
 from __future__ import annotations

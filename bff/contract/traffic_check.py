@@ -1,21 +1,7 @@
 """Breaking changes judged against real traffic: who would a change break?
 
-`bff schema check --usage SINK --days N` reads which schema coordinates each
-client (name and version) used in the last N days, from the usage events, and
-which the trusted documents use. A breaking change then fails the check only
-when something used what it breaks, and the check names those clients;
-removing a field nobody used passes. What a change touches comes from the
-coordinate graphql-core names in it:
-
-- a field, input field or enum value: the operations that used it;
-- an argument that was removed: the operations that passed it; any other
-  argument change (a new required one, a changed type): every operation that
-  used the field;
-- a type (removed, changed kind, taken out of a union): every operation that
-  used one of its fields.
-
-A change naming no coordinate counts as breaking for everyone, since usage
-cannot clear it.
+Behind `bff schema check --usage` (see docs/api-contract.md, Checking against
+real traffic).
 """
 
 from __future__ import annotations

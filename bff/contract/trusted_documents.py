@@ -1,14 +1,7 @@
 """Trusted documents: the operations an app was built with, by id.
 
-A manifest is either Apollo's persisted-query manifest
-(`{"format": "apollo-persisted-query-manifest", "version": 1, "operations":
-[{"id", "name", "type", "body"}]}`) or a plain `{id: document}` map, as Relay
-and other tools write it. It is read at start-up and again whenever the file
-changes; a change that does not load keeps the previous manifest and is logged.
-
-`add_operations` (behind `bff documents add`) registers the operations of
-`.graphql` files: each named operation, with the fragments it uses, validated
-against the schema and stored under the SHA-256 of its printed text.
+Reads the manifest (Apollo's format or a plain `{id: document}` map) and adds
+operations to it for `bff documents add` (see docs/api-contract.md).
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
 """The cache policy of an operation, from the schema's `@cacheControl` hints.
 
-Computed once per document and operation, before anything runs, over every
-field the document selects (see `schema.cache_control` for the rules). A field
-skipped at run time by `@skip`/`@include` or a null parent still counts, so
-the policy can only be stricter than one computed from the fields actually
-resolved, never looser.
+Computed once per document and operation (see docs/caching.md, Responses).
 """
 
 from __future__ import annotations

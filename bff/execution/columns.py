@@ -1,13 +1,7 @@
 """A field's values on every object of a level, some still being resolved by tasks.
 
-Each coroutine runs in a task of its own, started in a context of its own
-(so `FIELD_PATH` is its field's), as asyncio code expects: `asyncio.timeout`,
-aiohttp's timeouts and cancellation all need the current task to be the one
-running the coroutine. A column counts its tasks down and wakes its awaiter
-once, when the last one ends, instead of gathering them (which adds a future
-and a callback per task). A coroutine may also answer for every object at
-once (`start_all`, for batch forms of resolvers): a list, one value or
-exception per object.
+Each coroutine runs in a task of its own; the column counts them down and wakes
+its awaiter once (see docs/execution.md, Tasks).
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
 """The schema coordinates an operation uses, read from its document once.
 
-A coordinate names one place in the schema: `Product.name` (a field),
-`Query.products(first:)` (an argument), `@include(if:)` (a directive's
-argument), `AddReviewInput.rating` (an input field written as a literal),
-`OrderStatus.PAID` (an enum value written as a literal). Fields are followed
-through fragments and inline fragments;
-`@skip`/`@include` are not evaluated, so a field the document asks for counts
-as used. Usage analytics reports them, deprecation tracking and schema checks
-against real traffic match them.
+`Product.name`, `Query.products(first:)`, `AddReviewInput.rating`... followed
+through fragments, for usage analytics, deprecation tracking and schema checks.
 """
 
 from __future__ import annotations
@@ -58,11 +52,6 @@ def used_coordinates(
                 seen.add(name)
                 pending.append(fragments[name])
     return tuple(sorted(found))
-
-
-def fields_only(coordinates: Iterable[str]) -> list[str]:
-    """The `Type.field` coordinates among `coordinates` (arguments left out)."""
-    return [coordinate for coordinate in coordinates if "(" not in coordinate]
 
 
 class _Collector(Visitor):

@@ -1,13 +1,6 @@
 """The schema's deprecated coordinates, and the ones an operation uses.
 
-A coordinate names one place in the schema: `Product.priceCents` (a field or
-an input field), `Query.recommendations(limit:)` (an argument),
-`OrderStatus.PAID` (an enum value), `@name(argument:)` (a directive's
-argument). What an operation uses comes from `bff.execution.coordinates`, read once
-per document when it is prepared (`bff.execution.operations`); values given by
-variables are not seen. Each request then
-counts its uses per client (`bff_deprecated_usage_total`), which
-`bff usage deprecated` reads back.
+Each request counts its uses per client in `bff_deprecated_usage_total`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """Reading a GraphQL document: counting its tokens, parsing and validating it.
 
-Each step is bounded before it starts, since all of them run before anything
-tells a client's document from an attacker's. The token count runs in C over
-patterns without back-tracking, so refusing a document over `max_tokens`
-costs time linear in its length; the parser itself stops at `max_tokens`
-tokens and as many comments. Validation is graphql-core's, with its budget
-for comparing overlapping fields (the one rule whose work can grow faster
-than the document) set to `validation_work`. With introspection off,
-validation and variable errors make no "Did you mean" suggestions, which
-would spell the schema out.
+Each step is bounded before it starts (see docs/execution.md, Preparing a
+document).
 """
 
 from __future__ import annotations

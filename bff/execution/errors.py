@@ -1,9 +1,7 @@
 """How errors reach clients: a message, a path and an `extensions.code`.
 
-Known errors (`clients.errors.DownstreamError`, `resolvers.errors.RequestError`)
-keep their message, which is written to be shown. Anything else is a bug: it is
-logged with its traceback and masked as INTERNAL_SERVER_ERROR, carrying the
-request id so the frontend developer can hand it to ops.
+Known errors keep their message; anything else is logged and masked as
+INTERNAL_SERVER_ERROR with the request id (see docs/errors.md).
 """
 
 from __future__ import annotations

@@ -1,19 +1,7 @@
 """Running execution plans (`bff.execution.plan`): a lean executor for planned queries.
 
-graphql-core's executor is generic: for every field of every object it
-collects fields, builds a resolve info, wraps the resolver and creates a
-task. Here that work was done once, when the plan was built, and a request
-walks the plan level by level: each field of a plan is resolved for every
-object at that level, all their awaitables are gathered together (so the
-loaders see every key of a level in the same tick and batch them), and only
-then do the next level's objects run.
-
-It keeps GraphQL's semantics: errors carry the field's path and locations,
-`null` in a non-null position nulls the nearest nullable parent, leaves are
-serialized by their GraphQL type, and results keep the selection order.
-Resolvers called directly get an `Info` whose context, variables, operation
-and field are real; its `path` is None (no resolver here reads it). Fields
-that need more go through Strawberry's wrapper (see `Resolution.WRAPPED`).
+Walks the plan level by level, each field resolved on every object of its
+level at once, with GraphQL's semantics kept (see docs/execution.md).
 """
 
 from __future__ import annotations

@@ -1,20 +1,7 @@
 """Operation limits, measured before an operation is validated or run.
 
-A document is measured once, straight after parsing (which itself stops at
-`max_tokens`): its depth, its aliases, its root fields, and an estimated cost,
-each field counting once per object it would run for. List fields multiply
-their children by their `first` argument (or its deprecated name `limit`; a
-variable counts as `MAX_FIRST`), or by `default_list_size` when they have none;
-a connection's `first` carries to its `edges`/`nodes`. Introspection is counted
-apart: below `__schema` and `__type` lists do not multiply and nesting adds no
-depth, since graphql-core's `MaxIntrospectionDepthRule` bounds those documents.
-
-The measurement costs time linear in the document, whatever it spreads: each
-fragment is measured once, as a summary that its spreads reuse, in an order
-where every fragment comes after those it spreads. A fragment cycle is refused
-as the validation rule refuses it. Arithmetic saturates at `SATURATED`, and
-the measurement stops at the first limit it finds passed, so an error names
-the value reached so far.
+Depth, aliases, root fields and estimated cost, in time linear in the document
+(see docs/security.md, Operation limits).
 """
 
 from __future__ import annotations

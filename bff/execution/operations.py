@@ -1,19 +1,8 @@
 """Preparing and executing GraphQL operations.
 
-A request goes through these steps, each with its own failure code: parse
-(GRAPHQL_PARSE_FAILED), pick the operation (OPERATION_RESOLUTION_FAILURE),
-measure it against the limits (OPERATION_LIMIT_EXCEEDED, `bff.execution.limits`) and
-validate it (GRAPHQL_VALIDATION_FAILED), all in `prepare`; then coerce the
-variables (BAD_USER_INPUT) and resolve the fields in `execute`, by the
-planned executor (`bff.execution.plan`, `bff.execution.executor`) or, for what it does not run,
-graphql-core's.
-
-Preparing is done once per document and operation name: the outcome, a
-`Prepared` operation or the `Refusal` of a bad one, is kept in an LRU
-bounded by an estimate of its bytes. A document not seen before is prepared
-on a worker thread, so that parsing and validating a large one never holds
-the event loop for longer than the interpreter's switch interval; requests
-for a document already being prepared wait for that one preparation.
+`prepare` parses, measures and validates a document once and keeps the outcome;
+`execute` runs queries on the planned executor (`bff.execution.executor`), and
+on graphql-core's executor what it cannot run (see docs/execution.md).
 """
 
 from __future__ import annotations

@@ -1,21 +1,7 @@
 """Execution plans: what a validated query asks of each type, worked out once.
 
-A plan is the operation's selection tree with everything a request would
-otherwise re-derive settled in advance: fields collected and merged under their
-response keys, fragments inlined, `@skip`/`@include` decided (a plan is made
-per value of the variables they name), and each field's way of resolving
-chosen from its Strawberry definition:
-
-- `ATTRIBUTE`: a plain attribute of the parent object;
-- `METHOD`: the resolver method, called directly with the parent, the
-  request's `Info` and the field's converted arguments;
-- `BATCH`: the resolver's batch form (`schema.batching`), called once with
-  every object of the level;
-- `WRAPPED`: anything else (field extensions, permission classes, unusual
-  resolver signatures), resolved through Strawberry's own wrapper with a full
-  `GraphQLResolveInfo`, exactly as graphql-core would.
-
-`bff.execution.executor` runs plans; `plannable` tells which operations it can run.
+`bff.execution.executor` runs plans; `plannable` tells which operations it can
+run (see docs/execution.md, Execution plans).
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Reading the HTTP request: the GraphQL request it carries, and who sends it.
 
-GET carries the request in its query string, POST in a JSON body. Anything
-else, or a body over the size limit (refused before it is read further), is a
-`RequestFailure` with a GraphQL error body, never plain text.
+Anything malformed is a `RequestFailure` with a GraphQL error body.
 """
 
 from __future__ import annotations

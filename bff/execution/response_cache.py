@@ -1,10 +1,6 @@
 """Whole responses of public operations, kept for as long as their policy allows.
 
-Only a query whose every selected field is public, with a positive `maxAge`,
-and whose result carried no error is stored (see `bff.execution.cache_policy`), keyed by
-the document's hash, the operation, the variables and any configured request
-headers that change a response. A hit is answered before any context, loader
-or resolver is built.
+See docs/caching.md, Responses.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """The `/graphql` HTTP endpoint: GraphQL over HTTP in, JSON out.
 
-Every failure, down to a body that is not JSON, is answered with a GraphQL
-error body (`errors[].message` and `extensions.code`) and a fitting status,
-never with plain text or a traceback.
+Every failure is answered with a GraphQL error body and a fitting status.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
 """GraphiQL, served entirely by the BFF so it works with no internet access.
 
-The page and its script live in `bff/static/ide/`; the React, GraphiQL and
-explorer bundles are pinned copies in `bff/static/vendor/` (see
-`scripts/vendor-graphiql`). The page opens with the reference operations as
-example tabs, then placing an order and following it (a subscription, which
-GraphiQL's fetcher runs over a WebSocket with the graphql-ws client bundled
-in `graphiql.min.js`).
+See docs/development.md, GraphiQL offline.
 """
 
 from __future__ import annotations

@@ -1,15 +1,7 @@
 """The error path of the HTTP edge: every refusal and every failure answered in JSON.
 
-`http_error` answers what Starlette refuses before any endpoint runs (an
-unknown path, a method a route does not take) in the GraphQL error shape.
-
-`LastResort` is the outermost of the BFF's own middleware. It gives each HTTP request its id
-(the caller's `X-Request-Id` when well-formed, else a fresh one) before
-anything runs, so that the endpoint, the logs and this answer all name the
-same id. An exception that escapes the app is logged once with that id and
-answered 500 with `INTERNAL_SERVER_ERROR` in a JSON body built from
-constants, so writing the answer cannot fail in turn. If the response had
-already started, nothing more can be sent: the error is only logged.
+`LastResort`, the outermost middleware, gives each request its id and answers
+an exception that escapes the app with a 500 built from constants.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
 """Which media type a GraphQL response is sent as, from the request's `Accept`.
 
-GraphQL over HTTP defines `application/graphql-response+json`, whose status
-codes say whether the request ran: a document that cannot be parsed or
-validated is a 400. Legacy `application/json` clients are answered 200 for the
-same errors, so that clients which only read bodies of successful responses
-still see them. A request without `Accept`, or accepting `*/*`, gets
-`application/json`.
+See docs/api-contract.md, GraphQL over HTTP.
 """
 
 from __future__ import annotations

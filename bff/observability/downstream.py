@@ -1,13 +1,6 @@
 """Downstream calls, traced and measured by wrapping each service's wire.
 
-Every call gets a CLIENT span (HTTP semantic-convention attributes, the route
-template, and for retries and hedges `http.request.resend_count`) and carries
-the W3C `traceparent`/`tracestate` (and `baggage`, when the caller's is let
-through) of that span, so the downstream service's own spans join the same
-trace. Its outcome and duration feed the metrics. A stream's span covers its
-opening, up to the reply's status. Spans are not made current (nothing runs
-inside them), and none is made where the trace is not recorded: downstream
-then continues the enclosing span's context.
+See docs/observability.md, Traces.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """Prometheus metrics, served at `GET /metrics` by `prometheus_client`.
 
-Labels stay bounded: the first `max_operations` operation names and the first
-`max_clients` client name/version pairs are kept as they are (per worker);
-later ones are counted under `other`, so a client sending random operation
-names cannot blow up the series count. Cache counters, circuit-breaker states
-and open event streams are read from their owners (`refresh`), costing nothing
-per request: at scrape time, and with several workers also every second, so
-that the worker taking the scrape sees the others' (`bff.observability.metrics_directory`).
+Labels stay bounded: operation names and clients past the configured counts
+are counted under `other` (see docs/observability.md, Metrics).
 """
 
 from __future__ import annotations

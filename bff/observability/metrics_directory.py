@@ -1,15 +1,7 @@
 """One `/metrics` for every worker: prometheus-client's multiprocess mode.
 
-Each worker of `bff serve` writes its metric values to memory-mapped files in
-one directory (`PROMETHEUS_MULTIPROC_DIR`, which prometheus-client reads when
-it is imported, so it is set before the workers start); whichever worker takes
-a scrape reads them all and adds them up. Counters and histograms of a worker
-that has gone keep counting in the totals, so they never go backwards; its
-gauges (in flight, open sockets, breaker states) leave with it.
-
-`bff serve` prepares the directory: the operator's, emptied of an earlier run's
-files, or a fresh temporary one, removed when the server stops. With one worker
-and no directory given, values stay in memory as usual.
+`bff serve` prepares the directory the workers write to (see
+docs/observability.md, Metrics).
 """
 
 from __future__ import annotations

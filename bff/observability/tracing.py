@@ -1,22 +1,11 @@
 """Traces: every request continues its caller's W3C trace context, or starts one.
 
-The tracer provider is built here from the standard `OTEL_*` settings (or
-injected by tests) and handed to what creates spans; nothing is registered
-globally. The span tree of one operation:
-
-    SERVER  POST /graphql                       (TracingMiddleware)
-      graphql query ProductPage                 (bff.http.endpoint)
-        graphql.parse, graphql.validate         (bff.execution.documents, on a cache miss)
-        graphql.execute
-          loader users                          (bff.pipeline.observation, per batch)
-            CLIENT GET /users/{id}              (bff.observability.downstream, per downstream call)
-              SERVER ... in the downstream service, from the injected traceparent
+The span tree of one operation is drawn in docs/observability.md, Traces.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from contextvars import ContextVar
 
 from graphql import (
@@ -242,10 +231,3 @@ def document_signature(document: DocumentNode) -> str:
             return None
 
     return print_ast(visit(document, Blank()))
-
-
-def span_attributes(values: Mapping[str, object]) -> dict[str, str | int | float | bool]:
-    """Only the attribute values OpenTelemetry accepts, None dropped."""
-    return {
-        key: value for key, value in values.items() if isinstance(value, str | int | float | bool)
-    }

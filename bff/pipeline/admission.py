@@ -1,10 +1,6 @@
 """From a GraphQL request to a prepared operation, paying for each step before it runs.
 
-HTTP and WebSocket requests are admitted alike: the document is found (sent,
-persisted or trusted), paid for by its size when it has not been prepared
-before, prepared (parsed, measured, validated), and topped up to its
-estimated cost. A request refused on the way still pays the minimum, so
-refusals are not free to repeat.
+HTTP and WebSocket requests are admitted alike.
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
 """Shutting down without cutting anyone off.
 
-On SIGTERM the process first *drains*: `/readyz` answers 503 so that load
-balancers stop sending, and every response carries `Connection: close` so
-that clients leave their kept-alive connections, while requests keep being
-served for the shutdown delay. Then the server's own handler runs: uvicorn
-stops accepting, lets in-flight requests finish (up to the drain timeout),
-and the app's lifespan closes the downstream clients and flushes traces.
-A second SIGTERM, or SIGINT, skips the delay.
+See docs/operations.md, Graceful shutdown.
 """
 
 from __future__ import annotations

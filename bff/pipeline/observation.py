@@ -1,11 +1,6 @@
 """One operation's telemetry: its span, metrics, log line and debug timeline.
 
-`Telemetry.operation()` opens the operation span (named `query ProductPage`
-once the document is known) and yields an `Observation`, which the request's
-clients and loaders report to (`clients.recording.Recorder`,
-`resolvers.loaders.LoaderObserver`). When the operation ends, the metrics and
-the one structured log line are written from it. The log line holds names,
-codes and counts only: never variable values, tokens or response data.
+The log line holds names, codes and counts only, never values.
 """
 
 from __future__ import annotations

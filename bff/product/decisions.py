@@ -1,10 +1,6 @@
 """What product decisions need at run time: the experiments in force and usage analytics.
 
-`ProductDecisions` holds the experiments file (reloaded on change), the usage
-pipeline and its sink, and what lets one exposure per caller and variant
-through per window (`bff.product.analytics.exposures`). The app starts its background
-tasks in its lifespan and gives each request an `Assignments` bound to its
-caller.
+Each request gets an `Assignments` bound to its caller.
 """
 
 from __future__ import annotations

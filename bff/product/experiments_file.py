@@ -1,23 +1,6 @@
 """The experiments file: experiments and feature flags in TOML, checked strictly.
 
-```toml
-[experiments.recommendation-model]
-variants = { popular = 50, similar = 50 }    # weights
-start = 2026-11-01T00:00:00Z                 # optional window
-stop = 2027-02-01T00:00:00Z
-audience = { tiers = ["gold"], countries = ["GB"], clients = ["ios>=3.2"], percentage = 50 }
-
-[flags.product-images]                        # on for its audience
-audience = { percentage = 20 }
-
-[flags.checkout-layout]                       # on, with a variant per caller
-variants = { classic = 90, compact = 10 }
-enabled = true
-```
-
-Unknown keys, empty or negative weights and percentages outside 0 to 100 are
-refused with the place they occur, so a typo cannot silently turn a rollout
-off (or on for everyone).
+See docs/experiments.md for its format.
 """
 
 from __future__ import annotations

@@ -1,18 +1,6 @@
 """Who is calling: OAuth 2.0 / OIDC bearer access tokens (JWT), checked with PyJWT.
 
-Keys come from a JWKS URL, fetched at start-up and again only when a token
-names a key id the set does not hold (at most once per refresh interval), never
-per request. A token passes when its algorithm is on the allowlist (RS256 and
-ES256; HS256 only with a configured shared secret, never with a JWKS key), its
-signature verifies, and `iss`, `aud`, `exp` and `nbf` hold within the leeway.
-Each refusal says which rule failed. No token at all is an anonymous caller.
-
-A token's header is the client's to write: its `alg` and `kid` may be any
-JSON value, of any length, in any script. Refusals quote them only through
-`quoted`, and never in the description that goes into a response header.
-
-The caller carries when its token stops being accepted, so that a WebSocket,
-which outlives the check, can end at that moment (`bff.ws.sessions`).
+See docs/security.md, Authentication.
 """
 
 from __future__ import annotations

@@ -1,14 +1,6 @@
 """The HTTP edge's defences: security headers, CORS and CSRF prevention.
 
-- Every response carries `X-Content-Type-Options: nosniff`, a strict
-  `Referrer-Policy`, a `Content-Security-Policy` (GraphiQL's page gets one that
-  lets it run from its own origin only; everything else gets none of anything)
-  and, when served over TLS, `Strict-Transport-Security`.
-- CORS answers only the configured origins (`BFF_CORS_ORIGINS`).
-- CSRF prevention, as Apollo Router does it: a request that a browser would
-  send cross-site without a preflight (GET, or a POST with a form or text
-  content type) must carry a header that forces one (`Apollo-Require-Preflight`,
-  `X-Apollo-Operation-Name`, or a non-simple Content-Type such as JSON).
+See docs/security.md, Production profile.
 """
 
 from __future__ import annotations

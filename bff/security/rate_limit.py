@@ -1,17 +1,6 @@
 """Rate limits: a token bucket per caller, charged the operation's estimated cost.
 
-Every request pays before the work it causes: one unit at least, refused
-requests included; a document not seen before pays one unit per
-`BYTES_PER_UNIT` of its text before it is parsed; once the operation's cost
-is known, the request tops its payment up to that cost (`Charge`).
-
-The caller is the token's subject, or else the client's address: the peer's,
-or, when the peer is a trusted proxy, the right-most address in
-`X-Forwarded-For` that is not one. Buckets live in-process by default; with a
-Redis URL they live in Redis (one atomic script per request, timed by Redis's
-own clock), so every replica draws on the same budget. If Redis cannot be
-reached the request is let through and the failure logged: a rate limiter
-must not take the service down with it.
+See docs/security.md, Rate limits.
 """
 
 from __future__ import annotations

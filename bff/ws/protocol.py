@@ -1,18 +1,6 @@
 """GraphQL over WebSocket on the wire: subprotocols, messages and close codes.
 
-Two subprotocols, one session (`bff.ws.subscriptions`); the legacy one is a
-dialect of the current one, differing in names and in a few behaviours:
-
-| | `graphql-transport-ws` (graphql-ws) | `graphql-ws` (subscriptions-transport-ws) |
-| --- | --- | --- |
-| client starts, stops | `subscribe`, `complete` | `start`, `stop` |
-| server sends a result | `next` | `data` |
-| keep-alive | `ping` both ways, answered by `pong` | `ka` from the server only |
-| token refused | close 4403 | `connection_error`, then close 4403 |
-| client leaves | closes the socket | `connection_terminate` |
-
-Every message is a JSON object with a `type`; anything else closes the socket
-with 4400 and the reason.
+See docs/subscriptions.md.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
 """Caps on what one caller holds open at once: WebSockets, subscriptions.
 
-Each thing held counts against its client address, found as the rate limiter
-finds it (`bff.security.rate_limit.client_address`), and, once its caller is signed
-in, against that user too; it is refused when either count is full. Counts
-live in the process: with several workers or replicas, a caller may hold up
-to the cap in each.
+See docs/subscriptions.md, How much one caller may hold.
 """
 
 from __future__ import annotations

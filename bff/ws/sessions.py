@@ -1,34 +1,7 @@
 """The WebSocket side of `/graphql`: GraphQL over WebSocket sessions.
 
-One `Session` per socket, speaking `graphql-transport-ws` or, as a dialect,
-the legacy `graphql-ws` (`bff.ws.protocol`):
-
-    connection_init {payload: {Authorization}}  -> connection_ack, or close 4403
-    subscribe {id, payload: {query, ...}}       -> next {id} ... complete {id}, or error {id}
-    complete {id}                               -> the subscription stops (nothing is sent)
-    ping                                        -> pong; the server pings on an interval
-
-The caller is whom the token in `connection_init` (else the upgrade request's
-`Authorization` header) names, checked by the same `Authenticator` as HTTP;
-without a token the socket is anonymous, and fields that need a caller refuse
-it as they do over HTTP. The socket lasts only as long as the token is
-accepted: when it expires (`exp` plus the leeway HTTP allows) the socket is
-closed with 4403, and a `subscribe` that comes after that moment is refused the
-same way, even before the timer has fired. A socket that has not sent
-`connection_init` within the init timeout is closed with 4408; breaking the
-protocol closes it with 4400 (4401 subscribing before the ack, 4409 reusing a
-running id, 4429 a second `connection_init`).
-
-Each client address (`bff.security.rate_limit.client_address`), and each signed-in
-user, may hold so many sockets open in the process (`bff.ws.quotas`); one more
-is closed with 1013 (Try Again Later), at the upgrade for its address and at
-`connection_init` for its user. 1013 is RFC 6455's code for a temporary
-refusal, which graphql-ws clients retry with their back-off rather than
-giving up, as they do on 4400-4499 codes such as 4429. Subscriptions
-themselves run in `bff.ws.subscriptions`, one task each, so that a client's
-`complete` or a closing socket cancels them and closes what they read from.
-When the server starts draining, every socket is closed with 1001, so clients
-reconnect elsewhere.
+One `Session` per socket; its subscriptions run in `bff.ws.subscriptions`
+(see docs/subscriptions.md).
 """
 
 from __future__ import annotations

@@ -1,25 +1,6 @@
 """Running one GraphQL subscription for a WebSocket session (`bff.ws.sessions`).
 
-A subscription is served as an HTTP operation would be, up to its first
-event: the document goes through `Operations.prepare` (document cache,
-operation limits, introspection switch), the rate limit charges its cost,
-and the field's own resolver authorizes the caller. Anything that keeps it
-from starting is one `error` message with coded GraphQL errors. Then every
-event is a `next`, and the end of the stream a `complete`; a failure after
-the first event is a last `next` carrying the error, then `complete`.
-
-A subscription takes a place under three caps before anything else: its
-socket's (`max_per_connection`), its address's and, for a signed-in caller,
-its user's, the last two over all the process's sockets (`bff.ws.quotas`); over
-one, it is refused with `SUBSCRIPTION_LIMIT_EXCEEDED`, `extensions.limit`
-saying which. It keeps its place until it ends.
-
-The source stream has no time budget: it lasts as long as what it follows.
-Each event's fields are resolved with a fresh context, with its own loaders
-and the operation's time budget (`bff.execution.executor.SubscriptionExecutor`).
-
-Only subscriptions run here. Queries and mutations are refused: they belong
-on HTTP, where responses are cached and load is shed.
+See docs/subscriptions.md.
 """
 
 from __future__ import annotations

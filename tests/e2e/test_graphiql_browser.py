@@ -136,7 +136,7 @@ def test_graphiql_reloads_documents_the_schema_and_runs_the_examples_offline(
             page.click("button.graphiql-execute-button")
             page.wait_for_function(RESULT_HAS, arg="__typename")
             result = page.inner_text(".result-window")
-            # The README's walk-through: place an order, then follow it from the
+            # The walk-through in docs/subscriptions.md: place an order, then follow it from the
             # OrderStatus tab (a subscription over a WebSocket, signed in by the
             # tab's headers), run as soon as the tab is open.
             page.click(".graphiql-tab >> text=PlaceOrder")

@@ -128,7 +128,7 @@ async def test_an_account_field_makes_a_response_private(planned: str) -> None:
     assert set(anonymous.values()) == {(None, "UNAUTHENTICATED")}
 
 
-def test_the_readme_lists_every_field_only_its_user_and_admins_see() -> None:
+def test_the_security_docs_list_every_field_only_its_user_and_admins_see() -> None:
     schema = build_schema()._schema
     owners_only = sorted(
         f"{type_name}.{field_name}"
@@ -138,8 +138,8 @@ def test_the_readme_lists_every_field_only_its_user_and_admins_see() -> None:
         if isinstance(extension, PermissionExtension)
         and any(isinstance(permission, IsSelfOrAdmin) for permission in extension.permissions)
     )
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    row = next(line for line in readme.splitlines() if "that user, or a caller with" in line)
+    docs = (REPO_ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    row = next(line for line in docs.splitlines() if "that user, or a caller with" in line)
 
     assert owners_only == sorted(f"User.{field}" for field in (*ACCOUNT, "orders"))
     assert sorted(re.findall(r"`([\w.]+)`", row.split("|")[1])) == owners_only

@@ -29,15 +29,15 @@ def test_the_schema_marks_its_personal_data() -> None:
     assert personal_data(build_schema()._schema) == INVENTORY
 
 
-def test_bff_schema_pii_prints_the_inventory_and_the_readme_holds_it() -> None:
+def test_bff_schema_pii_prints_the_inventory_and_the_security_docs_hold_it() -> None:
     printed = subprocess.run(
         [sys.executable, "-m", "bff", "schema", "pii"], capture_output=True, text=True, check=True
     ).stdout.split()
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    docs = (REPO_ROOT / "docs" / "security.md").read_text(encoding="utf-8")
 
     assert printed == INVENTORY
     for coordinate in INVENTORY:
-        assert f"`{coordinate}`" in readme
+        assert f"`{coordinate}`" in docs
 
 
 async def test_errors_never_echo_a_personal_argument_value() -> None:

@@ -1,21 +1,7 @@
 """Usage aggregated per interval: what each operation signature did for each client.
 
-The request path finds its tally (one dict lookup by document hash, operation
-name and client) and adds to it: a count per outcome and per error code, one
-latency bucket, the variants served. Nothing is serialised on the request
-path; at the end of the interval `report` turns the tallies into one record:
-
-    {"type": "report", "time": end, "start": start, "worker": "host/pid",
-     "signatures": {id: {"operation", "operationType", "fields", "deprecated"}},
-     "operations": [{"signature": id, "client": {"name", "version"}, "count",
-                     "outcomes", "errors", "latencyMs", "variants"}]}
-
-A signature is one operation (by name) of a document with its literal values
-blanked: documents that differ only in literals share it. Its schema
-coordinates are listed once per report, the union over its documents (a
-literal input object may name other input fields). Latency is counted in
-fixed buckets labelled by their upper bound in milliseconds, so the reports of
-every worker and interval add up bucket by bucket.
+The request path adds to a tally; `report` turns the tallies into one record
+(see docs/usage.md).
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
 """The raw events usage analytics records, as the JSON objects the sinks store.
 
-An operation event says what a client asked for (operation name and document
-hash, the schema coordinates it selected), how it went (duration, outcome,
-error codes) and which experiment variants it was served. Only a sample of
-operations become one (`"sampled": true`): every operation is counted in the
-interval's report (`bff.product.analytics.aggregates`), which readers count instead.
-An exposure event says a caller was served a variant for the first time in a
-window; the caller appears only as a keyed hash of their id. Neither holds
-variable values, tokens or response data.
+See docs/usage.md, Raw events.
 """
 
 from __future__ import annotations

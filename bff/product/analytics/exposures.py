@@ -1,12 +1,6 @@
 """An exposure counts once per caller, variant and window, across every worker.
 
-Each process first lets through only the first exposure it sees (`ExposureLog`,
-in memory, free on the request path). With Redis, the writer then claims each
-one before writing it (`SharedExposures`: `SET NX` with the window as expiry,
-keyed by the caller's pseudonym), so only the first worker or replica to see a
-caller in a window writes the event. Without Redis each process writes its own
-first exposure, and readers count distinct callers per window instead
-(`bff.product.analytics.records`), so reports come out the same.
+See docs/usage.md, Exposures count once across workers.
 """
 
 from __future__ import annotations

@@ -1,19 +1,7 @@
 """A JSON lines file bounded by size, rotated, and shared safely by worker processes.
 
-`usage.jsonl` is the file written to; when a write would take it past
-`max_bytes` it is renamed `usage.jsonl.1` (`.1` to `.2`, and so on, the
-oldest beyond `keep` replaced) and a new one begins. So the files never hold
-more than about `(keep + 1) * max_bytes`.
-
-Every worker process of a server appends to the same file. Each write holds
-an exclusive `flock` on the file it writes, and is one `O_APPEND` write of
-whole lines, so records never interleave. Only the holder of the current
-file's lock renames it, and a writer that gets the lock re-checks that its
-descriptor still is the file at the path (another process may have rotated it
-while it waited) and opens the new one if not: no rotation is done twice, and
-nothing is written to a file after it was rotated away, so no record is lost
-except those in files older than `keep`. Readers take a shared lock while they
-open the files, so they see a consistent set.
+Writes hold an exclusive `flock` and re-check the file after locking, so
+workers never interleave records or rotate twice (see docs/usage.md).
 """
 
 from __future__ import annotations

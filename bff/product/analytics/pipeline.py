@@ -1,14 +1,6 @@
 """Getting usage from requests to a sink without ever slowing a request.
 
-Every operation is counted in the interval's aggregates (`tally`: a dict lookup
-and a few increments). A background task writes them as one report record when
-the interval ends (or sooner, when they grow too many), and at shutdown.
-
-Raw events (the sampled operations and the exposures) only go into a bounded
-queue: when it is full the event is dropped and counted, never waited for. The
-same task sends the queue to the sink in batches, when a batch fills up or a
-flush interval passes. A sink that fails loses that write (counted and
-logged), and the task carries on.
+See docs/usage.md.
 """
 
 from __future__ import annotations

@@ -1,16 +1,7 @@
 """Usage as read back from a sink, whatever kinds of record it holds.
 
-A sink may hold reports (the aggregates of an interval), sampled operation
-events (already counted in a report), exposure events and, written by earlier
-versions, a raw event for every operation. `read_usage` turns them into one
-shape, so every reader (`bff usage report`, the traffic-based schema check,
-deprecation usage) counts one way and gets the same answers from either kind:
-
-- a `Use` is some operations of one signature by one client: an entry of a
-  report, or one unsampled raw event;
-- an `Exposure` is one exposure event. Each worker without Redis writes its
-  own first exposure of a caller, so `exposures_per_variant` counts a caller
-  once per window whoever wrote it.
+`read_usage` turns reports and raw events into one shape, so every reader
+counts one way.
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
 """`bff usage report`: what the usage a sink holds says, in numbers.
 
-- top operations by count, with their error rates and latency (p50, p99: the
-  upper bound of the latency bucket they fall in);
-- field usage per client: for each `Type.field`, the clients (name and version)
-  that selected it and how often;
-- the schema's fields that no operation selected;
-- error rates per client version: operations answered with errors (`error`,
-  no data at all, or `partial`);
-- experiment exposures per variant: exposures (a caller once per window),
-  distinct callers, and operations served the variant.
-
-Reports and raw events give the same numbers (`bff.product.analytics.records`).
+See docs/usage.md.
 """
 
 from __future__ import annotations

@@ -1,15 +1,6 @@
 """Where usage events go, and how they are read back for reports.
 
-- **JSON lines** (the default): one record per line, appended to a file
-  bounded by size and rotation, which the worker processes of one server
-  share (`bff.product.analytics.files`).
-- **Redis Streams**: `XADD` to a stream trimmed to about `max_length`
-  entries, so replicas feed one place; stream ids carry the time, which makes
-  reading "the last N days" a range query.
-- **stdout**: one line per event, for platforms that collect container output.
-
-A sink is read back by naming it: a file path, or
-`redis://host:6379/0?stream=bff:usage`.
+JSON lines, Redis Streams, stdout (see docs/usage.md).
 """
 
 from __future__ import annotations

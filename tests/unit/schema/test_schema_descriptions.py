@@ -1,4 +1,4 @@
-"""Everything GraphiQL's documentation explorer lists has a description (the README says so)."""
+"""Everything GraphiQL's documentation explorer lists has a description (docs/api-contract.md)."""
 
 from __future__ import annotations
 
