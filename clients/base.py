@@ -338,7 +338,7 @@ class ServiceClient:
             route,
             "stale",
             started,
-            error=failure.code,
+            error=failure.code.value,
             age=max(entry.age(now) for _, entry in stale),
             batch_size=len(stale),
             ids=tuple(entity_id for entity_id, _ in stale),

@@ -302,7 +302,7 @@ class ServiceHttp:
             call.route,
             "refused",
             time.perf_counter(),
-            error=error.code,
+            error=error.code.value,
             batch_size=call.batch_size,
             attempt=attempt,
         )
@@ -390,7 +390,7 @@ class ServiceHttp:
             "network",
             started,
             status=response.status if response is not None else None,
-            error=failure.code if failure is not None else None,
+            error=failure.code.value if failure is not None else None,
             batch_size=call.batch_size,
             attempt=attempt,
             hedge=hedge,

@@ -6,8 +6,7 @@ import re
 from collections.abc import Awaitable, Hashable, Sequence
 from typing import TypeVar
 
-from clients.errors import NotFound
-from resolvers.errors import BadUserInput
+from clients.errors import BadUserInput, NotFound
 from resolvers.loaders import Loader
 from resolvers.paths import FIELD_PATH, FieldPath
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import orjson
 
 from clients.catalog import ProductRecord
+from clients.errors import BadUserInput
 from resolvers.arguments import check_id, check_range
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
 
 MAX_FIRST = 100
 """Largest page a frontend may ask for; also the catalog's largest `limit`."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 
+from clients.errors import BadUserInput, Forbidden, Unauthenticated
 from clients.orders import FINAL_STATUSES, LineRequest, OrderRecord
 from resolvers.arguments import check_id, check_key, check_range, load_existing
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, Forbidden, Unauthenticated
 
 MAX_LINES = 50
 MAX_QUANTITY = 999

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from clients.errors import Unauthenticated
 from clients.reviews import ReviewRecord
 from resolvers.arguments import check_id, check_range, check_text
 from resolvers.context import Context
-from resolvers.errors import Unauthenticated
 
 MAX_BODY = 5000
 

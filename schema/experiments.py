@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.extensions import FieldExtension
 
-from resolvers.errors import FeatureDisabled
+from clients.errors import FeatureDisabled
 from resolvers.experiments import FlagState
 from schema.info import Info
 

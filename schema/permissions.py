@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.permission import BasePermission, PermissionExtension
 
-from resolvers.errors import Forbidden, Unauthenticated
+from clients.errors import Forbidden, Unauthenticated
 from schema.info import Info
 
 

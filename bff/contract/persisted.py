@@ -21,6 +21,7 @@ from bff.contract.trusted_documents import TrustedDocuments
 from bff.execution.documents import sha256_of
 from bff.execution.errors import RequestFailure
 from bff.execution.request import GraphQLRequest
+from clients.errors import ErrorCode
 
 _SHA256: Final = re.compile(r"[0-9a-f]{64}")
 REDIS_PREFIX: Final = "bff:apq:"
@@ -147,13 +148,13 @@ class PersistedQueries:
             self._count("refused")
             raise _not_trusted()
         if self._store is None:
-            raise _answer("PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported")
+            raise _answer(ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED, "PersistedQueryNotSupported")
         known = await self._store.get(document_id)
         if known is None:
             self._count("miss")
             # 200 whatever the media type: Apollo's link treats other statuses as
             # failures and stops persisting.
-            raise _answer("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+            raise _answer(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
         self._count("hit")
         return known
 
@@ -162,7 +163,7 @@ class PersistedQueries:
             self._count("mismatch")
             raise RequestFailure(
                 400,
-                "PERSISTED_QUERY_HASH_MISMATCH",
+                ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
                 [GraphQLError("The SHA-256 of `query` is not the hash sent with it.")],
             )
         if self._safelist:
@@ -171,7 +172,7 @@ class PersistedQueries:
                 raise _not_trusted()
             return query
         if self._store is None:
-            raise _answer("PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported")
+            raise _answer(ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED, "PersistedQueryNotSupported")
         if await self._store.get(document_id) is None:
             await self._store.put(document_id, query)
             self._count("registered")
@@ -192,27 +193,27 @@ def _requested_id(request: GraphQLRequest) -> str | None:
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
         raise RequestFailure(
             400,
-            "BAD_REQUEST",
+            ErrorCode.BAD_REQUEST,
             [GraphQLError("Unsupported `extensions.persistedQuery`: send version 1 and a hash.")],
         )
     sha256 = persisted.get("sha256Hash")
     if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256.lower()):
         raise RequestFailure(
             400,
-            "BAD_REQUEST",
+            ErrorCode.BAD_REQUEST,
             [GraphQLError("`persistedQuery.sha256Hash` must be a hex SHA-256 digest.")],
         )
     return sha256.lower()
 
 
-def _answer(code: str, message: str) -> RequestFailure:
+def _answer(code: ErrorCode, message: str) -> RequestFailure:
     return RequestFailure(200, code, [GraphQLError(message)])
 
 
 def _not_trusted() -> RequestFailure:
     return RequestFailure(
         400,
-        "PERSISTED_QUERY_REQUIRED",
+        ErrorCode.PERSISTED_QUERY_REQUIRED,
         [
             GraphQLError(
                 "Only trusted documents run here: send the id of an operation from the "

@@ -25,6 +25,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from bff.execution.errors import RequestFailure
+from clients.errors import ErrorCode
 
 # GraphQL's tokens, close enough to count them in C before the Python parser
 # runs: block strings, strings, comments (group 1, not counted), names,
@@ -69,7 +70,7 @@ def parse_document(query: str, max_tokens: int) -> DocumentNode:
         over = _OVER_LIMIT.search(error.message)
         if over is not None:
             raise _over_limit(over.group(1), max_tokens) from None
-        raise RequestFailure(400, "GRAPHQL_PARSE_FAILED", [error]) from None
+        raise RequestFailure(400, ErrorCode.GRAPHQL_PARSE_FAILED, [error]) from None
 
 
 def _over_limit(what: str, max_tokens: int) -> RequestFailure:
@@ -77,7 +78,7 @@ def _over_limit(what: str, max_tokens: int) -> RequestFailure:
         f"The document has more than {max_tokens} {what}, over the limit (set by BFF_MAX_TOKENS).",
         extensions={"limit": what, "maximum": max_tokens},
     )
-    return RequestFailure(400, "OPERATION_LIMIT_EXCEEDED", [limited])
+    return RequestFailure(400, ErrorCode.OPERATION_LIMIT_EXCEEDED, [limited])
 
 
 class Validator:
@@ -102,16 +103,16 @@ class Validator:
         if any(isinstance(error, ValidationAbortedError) for error in errors):
             raise _too_complex(errors, self._work) from None
         if errors:
-            raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", errors)
+            raise RequestFailure(400, ErrorCode.GRAPHQL_VALIDATION_FAILED, errors)
 
 
 def _too_complex(errors: Sequence[GraphQLError], work: int) -> RequestFailure:
     if len(errors) > 1 and "error limit reached" in errors[-1].message:
         # Aborted for having too many errors: report those found.
-        return RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", errors)
+        return RequestFailure(400, ErrorCode.GRAPHQL_VALIDATION_FAILED, errors)
     limited = GraphQLError(
         "The document is too costly to validate: its fields overlap in more ways than the "
         f"validation budget of {work} comparisons allows (set by BFF_MAX_VALIDATION_WORK).",
         extensions={"limit": "validation work", "maximum": work},
     )
-    return RequestFailure(400, "OPERATION_LIMIT_EXCEEDED", [limited])
+    return RequestFailure(400, ErrorCode.OPERATION_LIMIT_EXCEEDED, [limited])

@@ -1,7 +1,7 @@
 """How errors reach clients: a message, a path and an `extensions.code`.
 
-Known errors keep their message; anything else is logged and masked as
-INTERNAL_SERVER_ERROR with the request id (see docs/errors.md).
+Known errors (`clients.errors.BffError`) keep their message; anything else is
+logged and masked as INTERNAL_SERVER_ERROR with the request id (docs/errors.md).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from graphql import GraphQLError
 
-from clients.errors import DownstreamError
-from resolvers.errors import RequestError
+from clients.errors import BffError, DownstreamError, ErrorCode
 
 logger = logging.getLogger("bff.execution.errors")
 
@@ -31,14 +30,18 @@ class Refusal:
     status: int
     """What `application/graphql-response+json` callers get."""
     code: str
+    """An `ErrorCode`'s value, as sent."""
     errors: tuple[JsonDict, ...]
     headers: Mapping[str, str]
     legacy_status: int
     """What legacy `application/json` callers get."""
 
 
-class RequestFailure(Exception):
+class RequestFailure(BffError):
     """The request cannot run at all: raised with its `Refusal`.
+
+    The one branch of the `clients.errors` tree defined here: it carries GraphQL
+    errors, which the clients may not import. Its code is the refusal's.
 
     A 400 is a GraphQL request error (bad JSON, parameters, document or
     variables), which legacy `application/json` callers get as a 200, as
@@ -49,60 +52,61 @@ class RequestFailure(Exception):
     def __init__(
         self,
         status: int,
-        code: str,
+        code: ErrorCode | str,
         errors: Sequence[GraphQLError],
         headers: Mapping[str, str] | None = None,
         *,
         legacy_status: int | None = None,
     ) -> None:
+        code = ErrorCode(code)  # a string that names no code is a bug, found here
         if legacy_status is None:
             legacy_status = 200 if status == 400 else status
         self.refusal = Refusal(
             status,
-            code,
+            code.value,
             tuple(request_error(error, code) for error in errors),
             dict(headers or {}),
             legacy_status,
         )
         super().__init__(errors[0].message)
+        self.code = code
 
     @classmethod
     def again(cls, refusal: Refusal) -> RequestFailure:
         """A new exception for a kept refusal: one raised twice would grow its traceback."""
         failure = cls.__new__(cls)
         failure.refusal = refusal
-        Exception.__init__(failure, refusal.errors[0].get("message"))
+        message = refusal.errors[0].get("message")
+        BffError.__init__(failure, message if isinstance(message, str) else "")
+        failure.code = ErrorCode(refusal.code)
         return failure
 
-    @property
-    def code(self) -> str:
-        return self.refusal.code
 
-
-def request_error(error: GraphQLError, code: str) -> JsonDict:
+def request_error(error: GraphQLError, code: ErrorCode | str) -> JsonDict:
     """An error that stopped the request before any field ran (parse, validation, variables).
 
     graphql-core writes these messages for the client; they quote only the document
     and the variables the client sent.
     """
     formatted = _located(error)
-    formatted["extensions"] = {"code": code, **(error.extensions or {})}
+    formatted["extensions"] = {"code": ErrorCode(code).value, **(error.extensions or {})}
     return formatted
 
 
-def format_error(error: GraphQLError, *, default_code: str, request_id: str) -> JsonDict:
+def format_error(
+    error: GraphQLError, *, default_code: ErrorCode | str, request_id: str
+) -> JsonDict:
     """The client-facing form of one error raised while fields ran."""
     formatted = _located(error)
     original = error.original_error
     extensions: JsonDict
     if original is None:
-        extensions = {"code": default_code}
-    elif isinstance(original, DownstreamError):
+        extensions = {"code": ErrorCode(default_code).value}
+    elif isinstance(original, BffError):
         formatted["message"] = original.message
-        extensions = {"code": original.code, "service": original.service}
-    elif isinstance(original, RequestError):
-        formatted["message"] = original.message
-        extensions = {"code": original.code}
+        extensions = {"code": original.code.value}
+        if isinstance(original, DownstreamError):
+            extensions["service"] = original.service
     else:
         logger.error(
             "unexpected error at %s (request %s)",
@@ -111,7 +115,7 @@ def format_error(error: GraphQLError, *, default_code: str, request_id: str) -> 
             exc_info=original,
         )
         formatted["message"] = "Internal server error"
-        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id}
     formatted["extensions"] = extensions
     return formatted
 

@@ -42,6 +42,7 @@ from bff.execution.limits import FragmentCycle, LimitExceeded, Limits, measure
 from bff.execution.plan import ObjectPlan, build_plan, condition_variables, plannable
 from bff.observability.tracing import document_signature
 from bff.security.privacy import personal_variables
+from clients.errors import ErrorCode
 from resolvers.context import Context
 
 BYTES_PER_CHARACTER = 400
@@ -170,7 +171,7 @@ class Operations:
         if len(self._pending) >= MAX_PENDING:
             raise RequestFailure(
                 503,
-                "SERVICE_OVERLOADED",
+                ErrorCode.SERVICE_OVERLOADED,
                 [GraphQLError("The server is preparing too many new documents: retry soon.")],
                 {"retry-after": "1"},
             )
@@ -218,7 +219,9 @@ class Operations:
                 if operation_name
                 else "The document holds several operations: name one in `operationName`."
             )
-            raise RequestFailure(400, "OPERATION_RESOLUTION_FAILURE", [GraphQLError(message)])
+            raise RequestFailure(
+                400, ErrorCode.OPERATION_RESOLUTION_FAILURE, [GraphQLError(message)]
+            )
         fragments = {
             definition.name.value: definition
             for definition in document.definitions
@@ -227,9 +230,11 @@ class Operations:
         try:
             measures = measure(self._schema, fragments, operation, self._limits)
         except LimitExceeded as exceeded:
-            raise RequestFailure(400, "OPERATION_LIMIT_EXCEEDED", [exceeded.error]) from None
+            raise RequestFailure(
+                400, ErrorCode.OPERATION_LIMIT_EXCEEDED, [exceeded.error]
+            ) from None
         except FragmentCycle as cycle:
-            raise RequestFailure(400, "GRAPHQL_VALIDATION_FAILED", [cycle.error]) from None
+            raise RequestFailure(400, ErrorCode.GRAPHQL_VALIDATION_FAILED, [cycle.error]) from None
         with self._tracer.start_as_current_span("graphql.validate"):
             self._validator.validate(document)
         coordinates = used_coordinates(self._schema, document, operation)
@@ -265,7 +270,7 @@ class Operations:
     ) -> ExecutionResult:
         if prepared.operation_type == OperationType.SUBSCRIPTION:
             message = "Subscriptions are served over a WebSocket (graphql-transport-ws), not HTTP."
-            raise RequestFailure(400, "BAD_REQUEST", [GraphQLError(message)])
+            raise RequestFailure(400, ErrorCode.BAD_REQUEST, [GraphQLError(message)])
         if self._planned and prepared.plannable:
             return await self._execute_planned(prepared, variables, context)
         outcome = execute(
@@ -280,7 +285,7 @@ class Operations:
         result = await outcome if not isinstance(outcome, ExecutionResult) else outcome
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # No field ran: the variables could not be coerced to their types.
-            raise RequestFailure(400, "BAD_USER_INPUT", _redacted(result.errors, prepared))
+            raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
         return result
 
     async def _execute_planned(
@@ -293,7 +298,7 @@ class Operations:
             hide_suggestions=not self._validator.suggestions,
         )
         if isinstance(coerced, list):
-            raise RequestFailure(400, "BAD_USER_INPUT", _redacted(coerced, prepared))
+            raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(coerced, prepared))
         key = (
             prepared.sha256,
             prepared.operation_name,
@@ -338,7 +343,7 @@ class Operations:
             return cast(AsyncGenerator[ExecutionResult], result)
         if result.errors and all(error.path is None for error in result.errors):
             # No field ran: the variables could not be coerced to their types.
-            raise RequestFailure(400, "BAD_USER_INPUT", _redacted(result.errors, prepared))
+            raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
         return result
 
 

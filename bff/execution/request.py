@@ -18,6 +18,7 @@ from starlette.types import Scope
 
 from bff.execution.errors import RequestFailure
 from bff.observability.metrics import UNKNOWN
+from clients.errors import ErrorCode
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 REQUEST_ID_KEY = "bff.request_id"
@@ -58,11 +59,15 @@ async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
         content_type = request.headers.get("content-type", "")
         if "json" not in content_type.split(";")[0]:
             raise failure(
-                415, "BAD_REQUEST", "Send the request as JSON (Content-Type: application/json)."
+                415,
+                ErrorCode.BAD_REQUEST,
+                "Send the request as JSON (Content-Type: application/json).",
             )
         body = await _body(request, max_bytes)
         if not body:
-            raise failure(400, "BAD_REQUEST", "The request body is empty; send a JSON object.")
+            raise failure(
+                400, ErrorCode.BAD_REQUEST, "The request body is empty; send a JSON object."
+            )
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -70,21 +75,21 @@ async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
             # (GraphQL over HTTP, for both media types).
             raise failure(
                 400,
-                "BAD_REQUEST",
+                ErrorCode.BAD_REQUEST,
                 f"The request body is not valid JSON: {error}.",
                 legacy_status=400,
             ) from None
         if not isinstance(decoded, dict):
             raise failure(
                 400,
-                "BAD_REQUEST",
+                ErrorCode.BAD_REQUEST,
                 "The request body must be a JSON object (batches are not served).",
             )
         fields = decoded
     else:
         raise failure(
             405,
-            "METHOD_NOT_ALLOWED",
+            ErrorCode.METHOD_NOT_ALLOWED,
             "Send GraphQL requests by GET or POST.",
             headers={"allow": "GET, POST"},
         )
@@ -111,28 +116,28 @@ def _too_large(max_bytes: int) -> RequestFailure:
         "BFF_MAX_BODY_BYTES).",
         extensions={"limit": "body bytes", "maximum": max_bytes},
     )
-    return RequestFailure(413, "REQUEST_TOO_LARGE", [error])
+    return RequestFailure(413, ErrorCode.REQUEST_TOO_LARGE, [error])
 
 
 def _validated(fields: Mapping[str, object]) -> GraphQLRequest:
     query = fields.get("query")
     if query is not None and not isinstance(query, str):
-        raise failure(400, "BAD_REQUEST", "`query` must be a string.")
+        raise failure(400, ErrorCode.BAD_REQUEST, "`query` must be a string.")
     operation_name = fields.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
-        raise failure(400, "BAD_REQUEST", "`operationName` must be a string or null.")
+        raise failure(400, ErrorCode.BAD_REQUEST, "`operationName` must be a string or null.")
     variables = fields.get("variables")
     if variables is not None and not isinstance(variables, dict):
-        raise failure(400, "BAD_REQUEST", "`variables` must be a JSON object or null.")
+        raise failure(400, ErrorCode.BAD_REQUEST, "`variables` must be a JSON object or null.")
     extensions = fields.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
-        raise failure(400, "BAD_REQUEST", "`extensions` must be a JSON object or null.")
+        raise failure(400, ErrorCode.BAD_REQUEST, "`extensions` must be a JSON object or null.")
     document_id = fields.get("documentId")
     if document_id is not None and not (isinstance(document_id, str) and document_id):
-        raise failure(400, "BAD_REQUEST", "`documentId` must be a non-empty string.")
+        raise failure(400, ErrorCode.BAD_REQUEST, "`documentId` must be a non-empty string.")
     persisted = extensions is not None and "persistedQuery" in extensions
     if (query is None or not query.strip()) and not persisted and document_id is None:
-        raise failure(400, "BAD_REQUEST", "The request has no `query` string.")
+        raise failure(400, ErrorCode.BAD_REQUEST, "The request has no `query` string.")
     return GraphQLRequest(query or None, variables, operation_name or None, extensions, document_id)
 
 
@@ -142,12 +147,14 @@ def _json_param(raw: str | None, name: str) -> object:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise failure(400, "BAD_REQUEST", f"The `{name}` parameter is not valid JSON.") from None
+        raise failure(
+            400, ErrorCode.BAD_REQUEST, f"The `{name}` parameter is not valid JSON."
+        ) from None
 
 
 def failure(
     status: int,
-    code: str,
+    code: ErrorCode | str,
     message: str,
     headers: Mapping[str, str] | None = None,
     *,

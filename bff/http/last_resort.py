@@ -15,8 +15,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bff.execution.request import REQUEST_ID_KEY, request_id_for, request_id_of
+from clients.errors import ErrorCode
 
-_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
 
 logger = logging.getLogger("bff.execution.errors")
 
@@ -62,7 +63,10 @@ async def _internal_error(send: Send, request_id: str) -> None:
             "errors": [
                 {
                     "message": "Internal server error",
-                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                    "extensions": {
+                        "code": ErrorCode.INTERNAL_SERVER_ERROR,
+                        "requestId": request_id,
+                    },
                 }
             ]
         }
@@ -89,7 +93,9 @@ async def http_error(request: Request, refused: Exception) -> Response:
     status = refused.status_code
     message = "Nothing is served here; GraphQL is at /graphql." if status == 404 else refused.detail
     body = {
-        "errors": [{"message": message, "extensions": {"code": _CODES.get(status, "BAD_REQUEST")}}]
+        "errors": [
+            {"message": message, "extensions": {"code": _CODES.get(status, ErrorCode.BAD_REQUEST)}}
+        ]
     }
     return Response(
         orjson.dumps(body),

@@ -96,7 +96,7 @@ class Aggregates:
         tally.outcomes[outcome] = tally.outcomes.get(outcome, 0) + 1
         tally.latency[latency_bucket(seconds * 1000)] += 1
         if error_codes:
-            for code in set(error_codes):
+            for code in {str(code) for code in error_codes}:  # an ErrorCode is not a JSON key
                 tally.errors[code] = tally.errors.get(code, 0) + 1
         if variants:
             for experiment, variant in variants.items():

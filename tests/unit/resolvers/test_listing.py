@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from resolvers.errors import BadUserInput
+from clients.errors import BadUserInput
 from resolvers.listing import decode_cursor, encode_cursor
 
 
