@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # graphql-js, pinned in tests/js, for the tests that fetch the schema as JS tools do.
 JS_PACKAGES := tests/js/node_modules/.package-lock.json
+# graphql-codegen and tsc, pinned in frontend-types, for the client types check.
+TS_PACKAGES := frontend-types/node_modules/.package-lock.json
 
-.PHONY: demo test bench chaos lint typecheck pytest test-unit test-integration test-e2e test-deploy test-demo system-tools clean
+.PHONY: demo test bench chaos lint typecheck typecheck-ts pytest test-unit test-integration test-e2e test-deploy test-demo system-tools clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/bff demo
 
-test: lint typecheck pytest
+test: lint typecheck typecheck-ts pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
@@ -36,6 +38,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The reference documents through graphql-codegen and strict tsc, as a frontend
+# builds them: fails when the schema no longer serves one (docs/client-types.md).
+typecheck-ts: $(TS_PACKAGES)
+	npm run --prefix frontend-types --silent check
+
 system-tools:
 	scripts/system-tools
 
@@ -44,7 +51,10 @@ system-tools:
 $(JS_PACKAGES): tests/js/package-lock.json | system-tools
 	npm ci --prefix tests/js --no-audit --no-fund || echo "tests/js: npm ci failed; the graphql-js test will fail" >&2
 
-pytest: $(STAMP) system-tools $(JS_PACKAGES)
+$(TS_PACKAGES): frontend-types/package-lock.json | system-tools
+	npm ci --prefix frontend-types --no-audit --no-fund || echo "frontend-types: npm ci failed; the client types check will fail" >&2
+
+pytest: $(STAMP) system-tools $(JS_PACKAGES) $(TS_PACKAGES)
 	$(BIN)/pytest
 
 # One tier at a time; `make test` runs them all.
@@ -57,11 +67,11 @@ test-integration: $(STAMP) $(JS_PACKAGES)
 test-e2e: $(STAMP) system-tools
 	$(BIN)/pytest tests/e2e
 
-test-deploy: $(STAMP) system-tools
+test-deploy: $(STAMP) system-tools $(TS_PACKAGES)
 	$(BIN)/pytest tests/deploy
 
 test-demo: $(STAMP)
 	$(BIN)/pytest tests/demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/js/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/js/node_modules frontend-types/node_modules frontend-types/generated
