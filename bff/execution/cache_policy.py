@@ -9,6 +9,7 @@ resolved, never looser.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from graphql import (
@@ -72,6 +73,10 @@ class CachePolicies:
                 field_hint = _hint_of(getattr(field_definition, "directives", ()))
                 if field_hint is not None:
                     self._fields[(name, field_name)] = field_hint
+
+    def hints(self) -> tuple[Mapping[tuple[str, str], _Hint], Mapping[str, _Hint]]:
+        """The hints read: by (type, field), and by type."""
+        return self._fields, self._types
 
     def policy(self, document: DocumentNode, operation: OperationDefinitionNode) -> CachePolicy:
         if operation.operation != OperationType.QUERY:
