@@ -1,6 +1,6 @@
 """What a validated document says about how to run, cache, report and redact it: one walk.
 
-The walk covers the whole document with the schema's type information, and
+One walk covers the whole document with the schema's type information, and
 gathers per definition what only counts when the operation reaches it (the
 coordinates it uses, introspection, `@skip`/`@include` variables), and over
 the whole document the cache policy's hints and the variables that feed
@@ -9,7 +9,7 @@ personal-data arguments. Its result is kept with the prepared document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from graphql import (
@@ -20,9 +20,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLEnumType,
-    GraphQLField,
-    GraphQLInputObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     ObjectFieldNode,
@@ -33,11 +30,11 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
-    is_composite_type,
     visit,
 )
 
-from bff.execution.cache_policy import NOT_CACHEABLE, CachePolicies, CachePolicy
+from bff.execution.cache_policy import CachePolicies, CachePolicy
+from bff.execution.coordinates import CoordinateCollector
 from bff.execution.deprecation import deprecated_among
 
 
@@ -73,15 +70,10 @@ def analyse(
     visit(document, TypeInfoVisitor(type_info, walker))
     reached = _reached(walker.definitions, operation)
     coordinates = tuple(sorted(set().union(*(found.coordinates for found in reached))))
-    query = operation.operation == OperationType.QUERY
-    policy = (
-        CachePolicy(max_age=min(walker.ages, default=0), private=walker.private)
-        if query
-        else NOT_CACHEABLE
-    )
     return Analysis(
-        policy=policy,
-        plannable=query and not any(found.introspection for found in reached),
+        policy=walker.tally.policy(operation.operation),
+        plannable=operation.operation == OperationType.QUERY
+        and not any(found.introspection for found in reached),
         conditions=tuple(sorted(set().union(*(found.conditions for found in reached)))),
         personal_variables=frozenset(walker.personal_variables),
         coordinates=coordinates,
@@ -123,23 +115,27 @@ class _Walker(Visitor):
     ) -> None:
         super().__init__()
         self._type_info = type_info
-        self._field_hints, self._type_hints = policies.hints()
+        self.tally = policies.tally()
         self._personal = personal
+        self._coordinates = CoordinateCollector(type_info, set())
         self.definitions: dict[object, _Found] = {}
         self._current = _Found()
         self._fields: list[str] = []
-        self.ages: list[int] = []
-        self.private = False
         self.personal_variables: set[str] = set()
 
+    def _enter(self, found: _Found) -> None:
+        self._current = found
+        self._coordinates.found = found.coordinates
+        self._coordinates.spreads = found.spreads
+
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
-        self._current = self.definitions[id(node)] = _Found()
+        self._enter(self.definitions.setdefault(id(node), _Found()))
 
     def enter_fragment_definition(self, node: FragmentDefinitionNode, *_: object) -> None:
-        self._current = self.definitions.setdefault(node.name.value, _Found())
+        self._enter(self.definitions.setdefault(node.name.value, _Found()))
 
     def enter_fragment_spread(self, node: FragmentSpreadNode, *_: object) -> None:
-        self._current.spreads.add(node.name.value)
+        self._coordinates.enter_fragment_spread(node)
 
     def enter_field(self, node: FieldNode, *_: object) -> None:
         parent = self._type_info.get_parent_type()
@@ -148,30 +144,12 @@ class _Walker(Visitor):
         if name in ("__schema", "__type"):
             self._current.introspection = True
         definition = self._type_info.get_field_def()
-        if parent is None or definition is None or name.startswith("__"):
-            return  # introspection, or a field the schema lacks (validation reports it)
-        self._hint(parent.name, name, definition)
-        if isinstance(definition, GraphQLField):
-            coordinate = f"{parent.name}.{name}"
-            self._current.coordinates.add(coordinate)
-            self._arguments(coordinate, node.arguments)
+        if parent is not None and definition is not None and not name.startswith("__"):
+            self.tally.field(parent.name, name, get_named_type(definition.type))
+        self._coordinates.enter_field(node)
 
     def leave_field(self, node: FieldNode, *_: object) -> None:
         self._fields.pop()
-
-    def _hint(self, parent: str, name: str, definition: GraphQLField) -> None:
-        """The field's part in the cache policy (`bff.execution.cache_policy`)."""
-        returns = get_named_type(definition.type)
-        field_hint = self._field_hints.get((parent, name))
-        type_hint = self._type_hints.get(returns.name)
-        self.private = self.private or any(
-            h is not None and h.private for h in (field_hint, type_hint)
-        )
-        own = field_hint if field_hint and field_hint.max_age is not None else type_hint
-        if own is not None and own.max_age is not None:
-            self.ages.append(own.max_age)
-        elif is_composite_type(returns) and not (own is not None and own.inherit):
-            self.ages.append(0)  # an object without a hint is not cacheable
 
     def enter_argument(self, node: ArgumentNode, *_: object) -> None:
         coordinate = f"{self._fields[-1]}({node.name.value}:)" if self._fields else ""
@@ -186,7 +164,7 @@ class _Walker(Visitor):
         _path: object,
         ancestors: list[object],
     ) -> None:
-        self._arguments(f"@{node.name.value}", node.arguments)
+        self._coordinates.enter_directive(node)
         on_selection = ancestors and isinstance(
             ancestors[-1], FieldNode | InlineFragmentNode | FragmentSpreadNode
         )
@@ -195,17 +173,8 @@ class _Walker(Visitor):
                 if isinstance(argument.value, VariableNode):
                     self._current.conditions.add(argument.value.name.value)
 
-    def _arguments(self, owner: str, given: Iterable[ArgumentNode] | None) -> None:
-        for argument in given or ():
-            self._current.coordinates.add(f"{owner}({argument.name.value}:)")
-
     def enter_object_field(self, node: ObjectFieldNode, *_: object) -> None:
-        parent = self._type_info.get_parent_input_type()
-        named = get_named_type(parent) if parent is not None else None
-        if isinstance(named, GraphQLInputObjectType) and node.name.value in named.fields:
-            self._current.coordinates.add(f"{named.name}.{node.name.value}")
+        self._coordinates.enter_object_field(node)
 
     def enter_enum_value(self, node: EnumValueNode, *_: object) -> None:
-        named = get_named_type(self._type_info.get_input_type())
-        if isinstance(named, GraphQLEnumType) and node.value in named.values:
-            self._current.coordinates.add(f"{named.name}.{node.value}")
+        self._coordinates.enter_enum_value(node)

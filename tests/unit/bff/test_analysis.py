@@ -1,4 +1,4 @@
-"""The one analysis walk finds what each separate pass finds."""
+"""One walk over a prepared document finds its policy, plan inputs, coordinates and more."""
 
 from __future__ import annotations
 
@@ -6,56 +6,83 @@ import pytest
 from graphql import get_introspection_query, get_operation_ast, parse
 
 from bff.contract.examples import GRAPHIQL_TABS
-from bff.execution.analysis import analyse
-from bff.execution.cache_policy import CachePolicies
+from bff.execution.analysis import Analysis, analyse
+from bff.execution.cache_policy import NOT_CACHEABLE, CachePolicies, CachePolicy
 from bff.execution.coordinates import used_coordinates
-from bff.execution.deprecation import deprecated_among, deprecated_coordinates
-from bff.execution.plan import condition_variables, plannable
-from bff.security.privacy import personal_data, personal_variables
+from bff.execution.deprecation import deprecated_coordinates, deprecated_usage
 from schema import build_schema
 
 SCHEMA = build_schema()._schema
-EXTRA = [
-    get_introspection_query(),
-    """
-    query Two($id: ID!, $full: Boolean!, $email: String!) {
-      product(id: $id) { ...Named @include(if: $full) name @skip(if: $full) }
-      __type(name: "Product") { name }
-    }
-    fragment Named on Product { name reviews(first: 2) { rating } }
-    fragment Unused on Product { price { amount } }
-    mutation Other($email: String!) { __typename }
-    """,
-]
-DOCUMENTS = [(tab.query, tab.name) for tab in GRAPHIQL_TABS] + [
-    (EXTRA[0], None),
-    (EXTRA[1], "Two"),
-    (EXTRA[1], "Other"),
-]
+POLICIES = CachePolicies(SCHEMA)
+DEPRECATIONS = deprecated_coordinates(SCHEMA)
+TABS = {tab.name: tab.query for tab in GRAPHIQL_TABS}
+MIXED = """
+query Two($id: ID!, $full: Boolean!) {
+  product(id: $id) { ...Named @include(if: $full) name @skip(if: $full) }
+  __type(name: "Product") { name }
+}
+fragment Named on Product { name reviews(first: 2) { rating } category { name @skip(if: $deep) } }
+fragment Unused on Product { price { amount } }
+mutation Other { __typename }
+"""
 
 
-@pytest.mark.parametrize(("query", "name"), DOCUMENTS)
-def test_one_walk_agrees_with_each_pass(query: str, name: str | None) -> None:
+def _analysis(query: str, name: str | None) -> Analysis:
     document = parse(query)
     operation = get_operation_ast(document, name)
     assert operation is not None
-    policies = CachePolicies(SCHEMA)
-    deprecations = deprecated_coordinates(SCHEMA)
-    analysis = analyse(
+    return analyse(
         SCHEMA,
         document,
         operation,
-        policies=policies,
-        personal=frozenset(personal_data(SCHEMA)),
-        deprecations=deprecations,
+        policies=POLICIES,
+        personal=frozenset({"Query.product(id:)"}),
+        deprecations=DEPRECATIONS,
     )
-    coordinates = used_coordinates(SCHEMA, document, operation)
-    assert analysis.coordinates == coordinates
-    assert analysis.policy == policies.policy(document, operation)
-    assert analysis.plannable == plannable(document, operation)
-    assert analysis.conditions == condition_variables(document, operation)
-    assert analysis.personal_variables == personal_variables(SCHEMA, document)
-    assert analysis.deprecated == deprecated_among(deprecations, coordinates)
-    if name == "Two":  # the walk has something to find here
-        assert analysis.conditions == ("full",)
-        assert not analysis.plannable
+
+
+@pytest.mark.parametrize(
+    ("name", "policy", "plannable"),
+    [
+        ("ProductPage", CachePolicy(5, private=False), True),
+        ("CategoryListing", CachePolicy(5, private=False), True),
+        ("HomeFeed", CachePolicy(0, private=True), True),
+        ("PlaceOrder", NOT_CACHEABLE, False),
+        ("OrderStatus", NOT_CACHEABLE, False),
+    ],
+)
+def test_reference_operations(name: str, policy: CachePolicy, plannable: bool) -> None:
+    analysis = _analysis(TABS[name], name)
+    document = parse(TABS[name])
+    operation = get_operation_ast(document, name)
+    assert operation is not None
+    assert analysis.policy == policy
+    assert analysis.plannable is plannable
+    assert analysis.conditions == ()
+    assert analysis.coordinates == used_coordinates(SCHEMA, document, operation)
+    assert analysis.deprecated == deprecated_usage(SCHEMA, document, operation)
+
+
+def test_introspection_is_not_planned() -> None:
+    analysis = _analysis(get_introspection_query(), None)
+    assert not analysis.plannable
+    assert analysis.policy == NOT_CACHEABLE
+
+
+def test_reach_and_whole_document() -> None:
+    """Conditions and coordinates count what the operation reaches; hints and personal
+    variables count the whole document."""
+    two = _analysis(MIXED, "Two")
+    assert two.conditions == ("deep", "full")
+    assert not two.plannable  # __type
+    assert two.personal_variables == frozenset({"id"})
+    assert "Product.reviews(first:)" in two.coordinates
+    assert "Category.name" in two.coordinates
+    assert "Product.price" not in two.coordinates  # only in a fragment nobody spreads
+    assert "@skip(if:)" in two.coordinates
+    assert two.policy == CachePolicy(30, private=False)
+    other = _analysis(MIXED, "Other")
+    assert other.coordinates == ()
+    assert other.conditions == ()
+    assert other.policy == NOT_CACHEABLE
+    assert other.personal_variables == frozenset({"id"})
