@@ -1,8 +1,11 @@
 """The `/graphql` HTTP endpoint: GraphQL over HTTP in, JSON out.
 
-Every failure, down to a body that is not JSON, is answered with a GraphQL
-error body (`errors[].message` and `extensions.code`) and a fitting status,
-never with plain text or a traceback.
+The request is read and its caller identified here; the operation runs
+through the pipeline (`bff.pipeline.operation`), whose outcomes this module
+maps to statuses (`bff.http.statuses`) and headers. Every failure, down to a
+body that is not JSON, is answered with a GraphQL error body
+(`errors[].message` and `extensions.code`) and a fitting status, never with
+plain text or a traceback.
 """
 
 from __future__ import annotations

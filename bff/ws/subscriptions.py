@@ -1,9 +1,10 @@
 """Running one GraphQL subscription for a WebSocket session (`bff.ws.sessions`).
 
-A subscription is served as an HTTP operation would be, up to its first
-event: the document goes through `Operations.prepare` (document cache,
-operation limits, introspection switch), the rate limit charges its cost,
-and the field's own resolver authorizes the caller. Anything that keeps it
+A subscription goes through the same operation pipeline as an HTTP request
+(`bff.pipeline.operation`), up to its first event: it is admitted (document
+cache, operation limits, introspection switch, rate-limit charge) and
+started, and the field's own resolver authorizes the caller; this module
+maps the pipeline's outcomes to messages. Anything that keeps it
 from starting is one `error` message with coded GraphQL errors. Then every
 event is a `next`, and the end of the stream a `complete`; a failure after
 the first event is a last `next` carrying the error, then `complete`.
@@ -25,25 +26,20 @@ on HTTP, where responses are cached and load is shed.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Literal
 
 from graphql import FieldNode, GraphQLError, OperationType
-from opentelemetry.context import attach, detach
-from opentelemetry.trace import Span, SpanKind, StatusCode, format_trace_id
 
 from bff.contract.persisted import PersistedQueries
 from bff.execution.errors import RequestFailure
 from bff.execution.operations import Operations, Prepared
 from bff.execution.request import GraphQLRequest, failure
-from bff.observability.metrics import Metrics
-from bff.observability.tracing import PROPAGATOR
 from bff.pipeline.observation import Observation, Telemetry
 from bff.pipeline.operation import (
+    ContextFactory,
     Pipeline,
     Refused,
     Rejected,
@@ -54,15 +50,7 @@ from bff.pipeline.operation import (
 from bff.security.auth import Authenticator
 from bff.security.rate_limit import RateLimiter
 from bff.ws.quotas import Hold, Quota
-from resolvers.context import Caller, Context
-from resolvers.experiments import Subject
-
-logger = logging.getLogger("bff.subscription")
-
-StreamContextFactory = Callable[[str, Caller, Observation, float | None, Subject], Context]
-"""Builds a context from the request id, the caller, the observation, the
-deadline (`time.monotonic()`, None for no time budget) and who it is for
-experiments."""
+from resolvers.context import Caller
 
 Reply = Literal["next", "error", "complete"]
 Emit = Callable[[Reply, object], Awaitable[None]]
@@ -95,7 +83,7 @@ class Subscriptions:
     def __init__(
         self,
         operations: Operations,
-        make_context: StreamContextFactory,
+        make_context: ContextFactory,
         authenticator: Authenticator,
         telemetry: Telemetry,
         *,
@@ -131,26 +119,21 @@ class Subscriptions:
         stopped: Callable[[], bool],
     ) -> None:
         """Serve one subscription until it ends; `running` counts it among its socket's."""
-        metrics = self._telemetry.metrics
-        metrics.subscriptions_active.inc()
         hold = Hold()
-        token = attach(PROPAGATOR.extract(dict(connection.trace_headers)))
-        tracer = self._telemetry.tracer
         try:
-            with tracer.start_as_current_span("graphql", kind=SpanKind.SERVER) as span:
-                observation = Observation(tracer, metrics, span, detailed=False)
+            with self._telemetry.subscription(
+                request_id=request_id,
+                client=connection.client,
+                trace_headers=connection.trace_headers,
+            ) as observation:
                 run = _Run(request, caller, connection, request_id, running, observation, hold)
                 try:
-                    run.outcome = await self._serve(run, emit)
+                    observation.outcome = await self._serve(run, emit)
                 except asyncio.CancelledError:
-                    run.outcome = "cancelled" if stopped() else "closed"
+                    observation.outcome = "cancelled" if stopped() else "closed"
                     raise
-                finally:
-                    run.report(span, metrics)
         finally:
             hold.release()
-            detach(token)
-            metrics.subscriptions_active.dec()
 
     async def _serve(self, run: _Run, emit: Emit) -> Outcome:
         observation = run.observation
@@ -173,7 +156,7 @@ class Subscriptions:
         try:
             async with aclosing(started.stream):
                 async for result in started.stream:
-                    run.events += 1
+                    observation.events += 1
                     await emit("next", payload(result, observation, run.request_id))
         except Exception as error:
             broken = GraphQLError(
@@ -223,9 +206,9 @@ class Subscriptions:
         return RequestFailure(400, "SUBSCRIPTION_LIMIT_EXCEEDED", [error])
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Run:
-    """One subscription: what was asked, and what it did, for its span, metrics and log."""
+    """One subscription: what was asked, and where it reports."""
 
     request: GraphQLRequest
     caller: Caller
@@ -236,39 +219,6 @@ class _Run:
     observation: Observation
     hold: Hold
     """Its place under the per-user and per-address caps, once taken."""
-    outcome: Outcome = "refused"
-    events: int = 0
-    started: float = field(default_factory=time.perf_counter)
-
-    def report(self, span: Span, metrics: Metrics) -> None:
-        observation = self.observation
-        seconds = time.perf_counter() - self.started
-        if self.outcome in ("refused", "failed"):
-            span.set_status(StatusCode.ERROR)
-        if observation.error_codes:
-            span.set_attribute("graphql.error.codes", sorted(set(observation.error_codes)))
-        metrics.subscriptions.labels(self.outcome).inc()
-        context = span.get_span_context()
-        logger.info(
-            "subscription %s %s",
-            observation.operation_name or "-",
-            self.outcome,
-            extra={
-                "fields": {
-                    "request_id": self.request_id,
-                    "trace_id": format_trace_id(context.trace_id) if context.is_valid else None,
-                    "operation_name": observation.operation_name,
-                    "operation_type": observation.operation_type,
-                    "client_name": self.connection.client[0],
-                    "client_version": self.connection.client[1],
-                    "duration_ms": round(seconds * 1000, 2),
-                    "events": self.events,
-                    "downstream_calls": observation.network_calls,
-                    "outcome": self.outcome,
-                    "error_codes": sorted(set(observation.error_codes)),
-                }
-            },
-        )
 
 
 def _subscriptions_only(prepared: Prepared) -> None:
