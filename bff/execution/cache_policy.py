@@ -1,25 +1,15 @@
 """The cache policy of an operation, from the schema's `@cacheControl` hints.
 
-Computed once per document and operation (see docs/caching.md, Responses).
+Tallied by the analysis walk (`bff.execution.analysis`) once per document and
+operation (see docs/caching.md, Responses).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    GraphQLSchema,
-    OperationDefinitionNode,
-    OperationType,
-    TypeInfo,
-    TypeInfoVisitor,
-    Visitor,
-    get_named_type,
-    is_composite_type,
-    visit,
-)
+from graphql import GraphQLNamedType, GraphQLSchema, OperationType, is_composite_type
 
 from schema.cache_control import CacheControl, CacheScope
 
@@ -55,7 +45,6 @@ class CachePolicies:
     """Reads the hints off a schema once; computes the policy of any operation."""
 
     def __init__(self, schema: GraphQLSchema) -> None:
-        self._schema = schema
         self._types: dict[str, _Hint] = {}
         self._fields: dict[tuple[str, str], _Hint] = {}
         for name, graphql_type in schema.type_map.items():
@@ -69,35 +58,39 @@ class CachePolicies:
                 if field_hint is not None:
                     self._fields[(name, field_name)] = field_hint
 
-    def policy(self, document: DocumentNode, operation: OperationDefinitionNode) -> CachePolicy:
-        if operation.operation != OperationType.QUERY:
+    def tally(self) -> PolicyTally:
+        """A tally to tell one document's fields to, field by field."""
+        return PolicyTally(self._fields, self._types)
+
+
+class PolicyTally:
+    """The policy of the fields a document selects, as a walk meets them
+    (`bff.execution.analysis`): the smallest max-age, private if any is."""
+
+    __slots__ = ("_ages", "_fields", "_types", "private")
+
+    def __init__(self, fields: Mapping[tuple[str, str], _Hint], types: Mapping[str, _Hint]) -> None:
+        self._fields = fields
+        self._types = types
+        self._ages: list[int] = []
+        self.private = False
+
+    def field(self, parent: str, name: str, returns: GraphQLNamedType) -> None:
+        field_hint = self._fields.get((parent, name))
+        type_hint = self._types.get(returns.name)
+        self.private = self.private or any(
+            h is not None and h.private for h in (field_hint, type_hint)
+        )
+        own = field_hint if field_hint and field_hint.max_age is not None else type_hint
+        if own is not None and own.max_age is not None:
+            self._ages.append(own.max_age)
+        elif is_composite_type(returns) and not (own is not None and own.inherit):
+            self._ages.append(0)  # an object without a hint is not cacheable
+
+    def policy(self, operation_type: OperationType) -> CachePolicy:
+        if operation_type != OperationType.QUERY:
             return NOT_CACHEABLE
-        type_info = TypeInfo(self._schema)
-        ages: list[int] = []
-        private = False
-        field_hints, type_hints = self._fields, self._types
-
-        class Collect(Visitor):
-            def enter_field(self, node: FieldNode, *_: object) -> None:
-                nonlocal private
-                parent = type_info.get_parent_type()
-                field = type_info.get_field_def()
-                if parent is None or field is None or node.name.value.startswith("__"):
-                    return
-                returns = get_named_type(field.type)
-                field_hint = field_hints.get((parent.name, node.name.value))
-                type_hint = type_hints.get(returns.name)
-                private = private or any(
-                    h is not None and h.private for h in (field_hint, type_hint)
-                )
-                own = field_hint if field_hint and field_hint.max_age is not None else type_hint
-                if own is not None and own.max_age is not None:
-                    ages.append(own.max_age)
-                elif is_composite_type(returns) and not (own is not None and own.inherit):
-                    ages.append(0)  # an object without a hint is not cacheable
-
-        visit(document, TypeInfoVisitor(type_info, Collect()))
-        return CachePolicy(max_age=min(ages, default=0), private=private)
+        return CachePolicy(max_age=min(self._ages, default=0), private=self.private)
 
 
 def _hint_of(directives: object) -> _Hint | None:

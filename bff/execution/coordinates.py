@@ -45,7 +45,7 @@ def used_coordinates(
     seen: set[str] = set()
     while pending:
         type_info = TypeInfo(schema)
-        collector = _Collector(type_info, found)
+        collector = CoordinateCollector(type_info, found)
         visit(pending.pop(), TypeInfoVisitor(type_info, collector))
         for name in collector.spreads - seen:
             if name in fragments:
@@ -54,13 +54,16 @@ def used_coordinates(
     return tuple(sorted(found))
 
 
-class _Collector(Visitor):
-    """Coordinates in one operation or fragment, and the fragments it spreads."""
+class CoordinateCollector(Visitor):
+    """Coordinates in one operation or fragment, and the fragments it spreads.
+
+    `found` and `spreads` may be swapped between definitions (`bff.execution.analysis`).
+    """
 
     def __init__(self, type_info: TypeInfo, found: set[str]) -> None:
         super().__init__()
         self._type_info = type_info
-        self._found = found
+        self.found = found
         self.spreads: set[str] = set()
 
     def enter_fragment_spread(self, node: FragmentSpreadNode, *_: object) -> None:
@@ -76,7 +79,7 @@ class _Collector(Visitor):
         ):
             return  # introspection, or a field the schema lacks (validation reports it)
         coordinate = f"{parent.name}.{node.name.value}"
-        self._found.add(coordinate)
+        self.found.add(coordinate)
         self._arguments(coordinate, node.arguments)
 
     def enter_directive(self, node: DirectiveNode, *_: object) -> None:
@@ -84,15 +87,15 @@ class _Collector(Visitor):
 
     def _arguments(self, owner: str, given: Iterable[ArgumentNode] | None) -> None:
         for argument in given or ():
-            self._found.add(f"{owner}({argument.name.value}:)")
+            self.found.add(f"{owner}({argument.name.value}:)")
 
     def enter_object_field(self, node: ObjectFieldNode, *_: object) -> None:
         parent = self._type_info.get_parent_input_type()
         named = get_named_type(parent) if parent is not None else None
         if isinstance(named, GraphQLInputObjectType) and node.name.value in named.fields:
-            self._found.add(f"{named.name}.{node.name.value}")
+            self.found.add(f"{named.name}.{node.name.value}")
 
     def enter_enum_value(self, node: EnumValueNode, *_: object) -> None:
         named = get_named_type(self._type_info.get_input_type())
         if isinstance(named, GraphQLEnumType) and node.value in named.values:
-            self._found.add(f"{named.name}.{node.value}")
+            self.found.add(f"{named.name}.{node.value}")

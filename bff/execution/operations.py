@@ -32,16 +32,16 @@ from graphql import (
 )
 from opentelemetry.trace import NoOpTracer, Tracer
 
+from bff.execution.analysis import analyse
 from bff.execution.cache_policy import CachePolicies, CachePolicy
-from bff.execution.coordinates import used_coordinates
-from bff.execution.deprecation import deprecated_among, deprecated_coordinates
+from bff.execution.deprecation import deprecated_coordinates
 from bff.execution.documents import Validator, parse_document, sha256_of
 from bff.execution.errors import Refusal, RequestFailure
 from bff.execution.executor import PathTrackingExecutor, PlannedExecution, SubscriptionExecutor
 from bff.execution.limits import FragmentCycle, LimitExceeded, Limits, measure
-from bff.execution.plan import ObjectPlan, build_plan, condition_variables, plannable
+from bff.execution.plan import ObjectPlan, build_plan
 from bff.observability.tracing import document_signature
-from bff.security.privacy import personal_variables
+from bff.security.privacy import personal_data
 from clients.errors import ErrorCode
 from resolvers.context import Context
 
@@ -131,6 +131,7 @@ class Operations:
         self._validator = Validator(self._schema, introspection=introspection, work=validation_work)
         self._policies = CachePolicies(self._schema)
         self._deprecations = deprecated_coordinates(self._schema)
+        self._personal = frozenset(personal_data(self._schema))
         self._outcomes: LRUCache[_Key, _Kept] | None = None
         self._plans: LRUCache[tuple[str, str | None, tuple[object, ...]], ObjectPlan] | None = None
         if cache_bytes > 0:
@@ -237,19 +238,26 @@ class Operations:
             raise RequestFailure(400, ErrorCode.GRAPHQL_VALIDATION_FAILED, [cycle.error]) from None
         with self._tracer.start_as_current_span("graphql.validate"):
             self._validator.validate(document)
-        coordinates = used_coordinates(self._schema, document, operation)
+        analysis = analyse(
+            self._schema,
+            document,
+            operation,
+            policies=self._policies,
+            personal=self._personal,
+            deprecations=self._deprecations,
+        )
         return Prepared(
             document=document,
             operation=operation,
             sha256=sha256_of(query),
-            policy=self._policies.policy(document, operation),
-            plannable=plannable(document, operation),
-            conditions=condition_variables(document, operation),
+            policy=analysis.policy,
+            plannable=analysis.plannable,
+            conditions=analysis.conditions,
             signature=document_signature(document),
             cost=measures.cost,
-            personal_variables=personal_variables(self._schema, document),
-            coordinates=coordinates,
-            deprecated=deprecated_among(self._deprecations, coordinates),
+            personal_variables=analysis.personal_variables,
+            coordinates=analysis.coordinates,
+            deprecated=analysis.deprecated,
             size=(len(query) + len(operation_name or "")) * BYTES_PER_CHARACTER,
         )
 

@@ -31,7 +31,6 @@ from graphql import (
     GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
-    OperationType,
     SelectionNode,
     SelectionSetNode,
     VariableNode,
@@ -105,30 +104,6 @@ class ObjectPlan:
     fields: tuple[FieldPlan, ...]
     static: bool = False
     """Every field is read off its object, all the way down: nothing to wait for."""
-
-
-def plannable(document: DocumentNode, operation: OperationDefinitionNode) -> bool:
-    """Queries without introspection; everything else goes to graphql-core."""
-    if operation.operation != OperationType.QUERY:
-        return False
-    return not any(
-        isinstance(node, FieldNode) and node.name.value in ("__schema", "__type")
-        for node in _walk(operation.selection_set, _fragments(document))
-    )
-
-
-def condition_variables(
-    document: DocumentNode, operation: OperationDefinitionNode
-) -> tuple[str, ...]:
-    """Variables that decide an `@skip` or `@include`: a plan is made per their values."""
-    names: set[str] = set()
-    for node in _walk(operation.selection_set, _fragments(document)):
-        for directive in node.directives or ():
-            if directive.name.value in ("skip", "include"):
-                for argument in directive.arguments or ():
-                    if isinstance(argument.value, VariableNode):
-                        names.add(argument.value.name.value)
-    return tuple(sorted(names))
 
 
 def build_plan(
@@ -277,21 +252,3 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
-
-
-def _walk(
-    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> Iterable[SelectionNode]:
-    """Every selection reachable from a selection set, each fragment visited once."""
-    seen: set[str] = set()
-    stack = [selection_set]
-    while stack:
-        for selection in stack.pop().selections:
-            yield selection
-            if isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in seen and name in fragments:
-                    seen.add(name)
-                    stack.append(fragments[name].selection_set)
-            elif isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set:
-                stack.append(selection.selection_set)

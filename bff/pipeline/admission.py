@@ -12,8 +12,9 @@ from bff.execution.errors import RequestFailure
 from bff.execution.operations import Operations, Prepared
 from bff.execution.request import GraphQLRequest
 from bff.security.rate_limit import Charge, preparation_units
+from clients.errors import ErrorCode
 
-RATE_LIMITED = "RATE_LIMITED"
+RATE_LIMITED = ErrorCode.RATE_LIMITED
 
 
 async def admit(

@@ -1,6 +1,12 @@
 """One operation's telemetry: its span, metrics, log line and debug timeline.
 
-The log line holds names, codes and counts only, never values.
+`Telemetry.operation()`, or `Telemetry.subscription()`, opens the operation
+span (named `query ProductPage` once the document is known) and yields an
+`Observation`, which the request's
+clients and loaders report to (`clients.recording.Recorder`,
+`resolvers.loaders.LoaderObserver`). When the operation ends, the metrics and
+the one structured log line are written from it. The log line holds names,
+codes and counts only: never variable values, tokens or response data.
 """
 
 from __future__ import annotations
@@ -11,17 +17,20 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+from opentelemetry.context import attach, detach
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, format_span_id, format_trace_id
 
 from bff.execution.operations import Prepared
 from bff.observability.metrics import Metrics
-from bff.observability.tracing import CURRENT_BATCH, LoaderBatch
+from bff.observability.tracing import CURRENT_BATCH, PROPAGATOR, LoaderBatch
 from bff.product.analytics.events import OperationEvent
 from bff.product.analytics.pipeline import UsagePipeline
+from clients.errors import ErrorCode
 from clients.recording import Exchange
 from resolvers.paths import paths_for
 
 logger = logging.getLogger("bff.operation")
+subscription_logger = logging.getLogger("bff.subscription")
 
 N_PLUS_ONE = 5
 """Single-item calls to one endpoint in one operation that earn a warning."""
@@ -41,6 +50,10 @@ class Observation:
         self.variants: Mapping[str, str] = {}
         """Experiment variants the operation was served."""
         self.outcome = "error"
+        """ok, degraded, partial or error; a subscription's: completed, cancelled, closed,
+        refused or failed."""
+        self.events = 0
+        """Events a subscription sent."""
         self.error_codes: list[str] = []
         self.deprecated: Mapping[str, str] = {}
         """Deprecated coordinates the operation uses, with their reasons."""
@@ -74,7 +87,7 @@ class Observation:
 
     def _stale(self, exchange: Exchange) -> None:
         """Stale data was served: say which fields carry it, and why."""
-        reason = exchange.error or "DOWNSTREAM_ERROR"
+        reason = exchange.error or ErrorCode.DOWNSTREAM_ERROR
         self._metrics.stale_served.labels(exchange.service, reason).inc()
         for path in paths_for(exchange.ids):
             self._degraded.setdefault(
@@ -193,6 +206,56 @@ class Telemetry:
             finally:
                 self.metrics.in_flight.dec()
                 self._report(observation, span, request_id, client)
+
+    @contextmanager
+    def subscription(
+        self, *, request_id: str, client: tuple[str, str], trace_headers: Mapping[str, str]
+    ) -> Iterator[Observation]:
+        """A subscription's observation, its span continuing the socket's trace headers."""
+        self.metrics.subscriptions_active.inc()
+        token = attach(PROPAGATOR.extract(dict(trace_headers)))
+        try:
+            with self.tracer.start_as_current_span("graphql", kind=SpanKind.SERVER) as span:
+                observation = Observation(self.tracer, self.metrics, span, detailed=False)
+                observation.outcome = "refused"
+                try:
+                    yield observation
+                finally:
+                    self._report_subscription(observation, span, request_id, client)
+        finally:
+            detach(token)
+            self.metrics.subscriptions_active.dec()
+
+    def _report_subscription(
+        self, observation: Observation, span: Span, request_id: str, client: tuple[str, str]
+    ) -> None:
+        seconds = time.perf_counter() - observation.started
+        if observation.outcome in ("refused", "failed"):
+            span.set_status(StatusCode.ERROR)
+        if observation.error_codes:
+            span.set_attribute("graphql.error.codes", sorted(set(observation.error_codes)))
+        self.metrics.subscriptions.labels(observation.outcome).inc()
+        context = span.get_span_context()
+        subscription_logger.info(
+            "subscription %s %s",
+            observation.operation_name or "-",
+            observation.outcome,
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "trace_id": format_trace_id(context.trace_id) if context.is_valid else None,
+                    "operation_name": observation.operation_name,
+                    "operation_type": observation.operation_type,
+                    "client_name": client[0],
+                    "client_version": client[1],
+                    "duration_ms": round(seconds * 1000, 2),
+                    "events": observation.events,
+                    "downstream_calls": observation.network_calls,
+                    "outcome": observation.outcome,
+                    "error_codes": sorted(set(observation.error_codes)),
+                }
+            },
+        )
 
     def _report(
         self, observation: Observation, span: Span, request_id: str, client: tuple[str, str]

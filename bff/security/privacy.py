@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphql import (
-    ArgumentNode,
-    DocumentNode,
-    FieldNode,
-    GraphQLSchema,
-    TypeInfo,
-    TypeInfoVisitor,
-    VariableNode,
-    Visitor,
-    visit,
-)
+from graphql import GraphQLSchema
 
 from schema.privacy import PersonalData
 
@@ -39,27 +29,3 @@ def _marked(schema: GraphQLSchema) -> Iterator[str]:
 
 def _is_marked(definition: object) -> bool:
     return any(isinstance(d, PersonalData) for d in getattr(definition, "directives", None) or ())
-
-
-def personal_variables(schema: GraphQLSchema, document: DocumentNode) -> frozenset[str]:
-    """Variables a document passes to marked arguments: their values are never echoed."""
-    marked = set(personal_data(schema))
-    type_info = TypeInfo(schema)
-    fields: list[str] = []
-    found: set[str] = set()
-
-    class Collect(Visitor):
-        def enter_field(self, node: FieldNode, *_: object) -> None:
-            parent = type_info.get_parent_type()
-            fields.append(f"{parent.name}.{node.name.value}" if parent else "")
-
-        def leave_field(self, node: FieldNode, *_: object) -> None:
-            fields.pop()
-
-        def enter_argument(self, node: ArgumentNode, *_: object) -> None:
-            coordinate = f"{fields[-1]}({node.name.value}:)" if fields else ""
-            if isinstance(node.value, VariableNode) and coordinate in marked:
-                found.add(node.value.name.value)
-
-    visit(document, TypeInfoVisitor(type_info, Collect()))
-    return frozenset(found)

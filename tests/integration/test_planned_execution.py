@@ -17,8 +17,10 @@ import strawberry
 from graphql import ExecutionResult, get_operation_ast, get_variable_values, parse
 
 from bff.contract.examples import REFERENCE_OPERATIONS
+from bff.execution.analysis import analyse
+from bff.execution.cache_policy import CachePolicies
 from bff.execution.executor import PlannedExecution
-from bff.execution.plan import build_plan, condition_variables, plannable
+from bff.execution.plan import build_plan
 from tests.harness import running_bff, signed_in
 from tests.integration.test_queries import LISTING_QUERY, PRODUCT_QUERY, USER_ID, USER_QUERY
 
@@ -216,13 +218,19 @@ async def run_both(
     document = parse(query)
     operation = get_operation_ast(document)
     assert operation is not None
-    assert plannable(document, operation)
+    analysis = analyse(
+        SCHEMA._schema,
+        document,
+        operation,
+        policies=CachePolicies(SCHEMA._schema),
+        personal=frozenset(),
+        deprecations={},
+    )
+    assert analysis.plannable
     reference = await SCHEMA.execute(query, variable_values=variables)
     coerced = get_variable_values(SCHEMA._schema, operation.variable_definitions or (), variables)
     assert not isinstance(coerced, list)
-    conditions = {
-        name: coerced.coerced.get(name) for name in condition_variables(document, operation)
-    }
+    conditions = {name: coerced.coerced.get(name) for name in analysis.conditions}
     plan = build_plan(SCHEMA._schema, document, operation, conditions)
     execution = PlannedExecution(SCHEMA, operation, coerced, context=None)
     data = await execution.run(plan)

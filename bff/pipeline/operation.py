@@ -1,0 +1,246 @@
+"""One operation, whatever carries it: admit, build the context, execute or subscribe, shape.
+
+`Pipeline.execute` and `Pipeline.subscribe` run the steps every transport
+shares and return an outcome; the transports (`bff.http.endpoint`,
+`bff.ws.subscriptions`) only map outcomes to statuses, headers, messages or
+close codes. A request that cannot run is a `Refused` outcome carrying its
+`Refusal` (its code and errors): what status that is, is the edge's decision.
+Reporting (span, log line, metrics, usage) is `bff.pipeline.observation`'s.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import dataclass
+
+import orjson
+from graphql import ExecutionResult, GraphQLError
+
+from bff.contract.persisted import PersistedQueries
+from bff.execution.cache_policy import NOT_CACHEABLE, CachePolicy
+from bff.execution.errors import JsonDict, Refusal, RequestFailure, format_error
+from bff.execution.operations import Operations, Prepared
+from bff.execution.request import GraphQLRequest
+from bff.execution.response_cache import ResponseCache
+from bff.pipeline.admission import admit, refused
+from bff.pipeline.observation import Observation, Telemetry
+from bff.security.rate_limit import FREE, Charge, RateLimiter
+from clients.errors import ErrorCode
+from resolvers.context import Caller, Context
+from resolvers.experiments import Subject
+
+ContextFactory = Callable[[str, Caller, Observation, float | None, Subject], Context]
+"""Builds the per-operation context from the request id, the caller, its observation,
+its deadline (`time.monotonic()` by which it must be answered, None for none) and
+who it is for experiments."""
+
+Check = Callable[[Prepared], None]
+"""A transport's own rule on the admitted operation (say, GET runs queries only):
+raises `RequestFailure` to refuse it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The operation ran, or its response was kept: the JSON body and its cache policy."""
+
+    body: bytes
+    policy: CachePolicy
+    age: int | None = None
+    """Seconds the body spent in the response cache, when it came from there."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """The subscription started: its response stream."""
+
+    prepared: Prepared
+    stream: AsyncGenerator[ExecutionResult]
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The operation cannot run: why, as its code and errors say."""
+
+    refusal: Refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The subscription's source stream could not start: its errors, formatted."""
+
+    errors: list[JsonDict]
+
+
+class Pipeline:
+    """The steps of an operation that do not depend on what carries it."""
+
+    def __init__(
+        self,
+        operations: Operations,
+        make_context: ContextFactory,
+        telemetry: Telemetry,
+        *,
+        rate_limiter: RateLimiter | None = None,
+        persisted: PersistedQueries | None = None,
+        budget_for: Callable[[str | None], float] = lambda name: 2.5,
+        responses: ResponseCache | None = None,
+    ) -> None:
+        self.operations = operations
+        self.telemetry = telemetry
+        self._make_context = make_context
+        self._rate_limiter = rate_limiter
+        self._persisted = persisted or PersistedQueries(None)
+        self._budget_for = budget_for
+        self._responses = responses
+
+    def charge(self, user_id: str | None, peer: str | None, forwarded_for: str | None) -> Charge:
+        """The request's charge on its caller's bucket: the address's while nobody is known."""
+        if self._rate_limiter is None:
+            return FREE
+        return self._rate_limiter.charge(user_id=user_id, peer=peer, forwarded_for=forwarded_for)
+
+    async def admit(
+        self, request: GraphQLRequest, charge: Charge, observation: Observation, check: Check
+    ) -> Prepared:
+        """The operation, prepared, paid for and named; a `RequestFailure` when it cannot run."""
+        try:
+            prepared = await admit(request, self._persisted, self.operations, charge)
+        except RequestFailure as failed:
+            await refused(charge, failed)
+            raise
+        observation.named(prepared)
+        check(prepared)
+        return prepared
+
+    async def execute(
+        self,
+        request: GraphQLRequest,
+        *,
+        request_id: str,
+        caller: Caller,
+        charge: Charge,
+        observation: Observation,
+        arrived: float,
+        subject_id: str | None,
+        client: tuple[str, str],
+        headers: Mapping[str, str],
+        check: Check,
+    ) -> Answered | Refused:
+        """Admit, answer from the response cache or execute, and shape the body."""
+        try:
+            prepared = await self.admit(request, charge, observation, check)
+            policy = prepared.policy
+            cache_key = None
+            responses = self._responses
+            if responses is not None and policy.shared and not observation.detailed:
+                cache_key = responses.key(
+                    prepared.sha256, prepared.operation_name, request.variables, headers
+                )
+                hit = responses.get(cache_key)
+                if hit is not None:
+                    stored, age = hit
+                    observation.outcome = "ok"
+                    return Answered(stored.body, policy, age)
+            deadline = arrived + self._budget_for(prepared.operation_name)
+            subject = Subject(caller.user_id or subject_id, *client)
+            context = self._make_context(request_id, caller, observation, deadline, subject)
+            with self.telemetry.tracer.start_as_current_span("graphql.execute"):
+                result = await self.operations.execute(prepared, request.variables, context)
+        except RequestFailure as failed:
+            observation.error_codes.append(failed.code)
+            return Refused(failed.refusal)
+        observation.variants = context.experiments.served
+        body, policy = _shaped(result, policy, observation, request_id)
+        encoded = orjson.dumps(body)
+        if cache_key is not None and policy.shared:
+            assert responses is not None
+            responses.put(cache_key, encoded, policy.max_age)
+        return Answered(encoded, policy)
+
+    async def subscribe(
+        self,
+        request: GraphQLRequest,
+        *,
+        request_id: str,
+        caller: Caller,
+        charge: Charge,
+        observation: Observation,
+        subject_id: str | None,
+        client: tuple[str, str],
+        check: Check,
+    ) -> Subscribed | Refused | Rejected:
+        """Admit and start a subscription; each event gets a fresh context and time budget."""
+        try:
+            prepared = await self.admit(request, charge, observation, check)
+            budget = self._budget_for(prepared.operation_name)
+            subject = Subject(caller.user_id or subject_id, *client)
+            make_context = self._make_context
+
+            def event_context() -> Context:
+                deadline = time.monotonic() + budget
+                return make_context(request_id, caller, observation, deadline, subject)
+
+            context = make_context(request_id, caller, observation, None, subject)
+            stream = await self.operations.subscribe(
+                prepared, request.variables, context, event_context
+            )
+        except RequestFailure as failed:
+            observation.error_codes.append(failed.code)
+            return Refused(failed.refusal)
+        if isinstance(stream, ExecutionResult):
+            return Rejected(formatted(stream.errors or (), observation, request_id))
+        return Subscribed(prepared, stream)
+
+
+def _shaped(
+    result: ExecutionResult, policy: CachePolicy, observation: Observation, request_id: str
+) -> tuple[JsonDict, CachePolicy]:
+    """The response body, with the policy it may be cached by, and the outcome observed."""
+    body: JsonDict = {"data": result.data}
+    observation.outcome = "ok"
+    extensions: JsonDict = {}
+    degraded = observation.degraded
+    if degraded:
+        # Stale data is still data, but neither fresh nor to be cached.
+        policy = NOT_CACHEABLE
+        observation.outcome = "degraded"
+        extensions["degraded"] = degraded
+    if result.errors:
+        policy = NOT_CACHEABLE
+        answered = result.data and any(value is not None for value in result.data.values())
+        observation.outcome = "partial" if answered else "error"
+        body["errors"] = formatted(result.errors, observation, request_id)
+    if observation.detailed:
+        extensions["debug"] = observation.debug_extension()
+    if extensions:
+        body["extensions"] = extensions
+    return body, policy
+
+
+def payload(result: ExecutionResult, observation: Observation, request_id: str) -> JsonDict:
+    """One event of a subscription, as sent."""
+    shaped: JsonDict = {"data": result.data}
+    if result.errors:
+        shaped["errors"] = formatted(result.errors, observation, request_id)
+    return shaped
+
+
+def formatted(
+    errors: list[GraphQLError] | tuple[GraphQLError, ...],
+    observation: Observation,
+    request_id: str,
+) -> list[JsonDict]:
+    """Errors raised while fields ran, as sent; their codes are observed."""
+    shaped = [
+        format_error(error, default_code=ErrorCode.INTERNAL_SERVER_ERROR, request_id=request_id)
+        for error in errors
+    ]
+    observation.error_codes += [_code(error) for error in shaped]
+    return shaped
+
+
+def _code(error: JsonDict) -> str:
+    extensions = error.get("extensions")
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    return str(code) if code else "UNKNOWN"
