@@ -18,7 +18,7 @@ from typing import Literal, TypeVar
 from clients.breaker import BreakerPolicy
 from clients.hedging import HedgePolicy
 from clients.http import ServiceConfig
-from clients.registry import SERVICES
+from clients.registry import DOWNSTREAM, SERVICES
 from clients.resilience import ResiliencePolicy
 from clients.retry import BudgetPolicy, RetryPolicy
 
@@ -34,14 +34,7 @@ SAMPLERS = (
     "parentbased_traceidratio",
 )
 PREFIX = "BFF_"
-DEMO_PORTS = {
-    "accounts": 8101,
-    "catalog": 8102,
-    "inventory": 8103,
-    "reviews": 8104,
-    "orders": 8105,
-    "recommendations": 8106,
-}
+DOWNSTREAM_BY_NAME = {service.name: service for service in DOWNSTREAM}
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound=str)
@@ -317,7 +310,7 @@ def _read(env: _Reader) -> Settings:
         name: ServiceConfig(
             base_url=env.text(
                 f"{name.upper()}_URL",
-                f"http://127.0.0.1:{DEMO_PORTS[name]}",
+                f"http://127.0.0.1:{DOWNSTREAM_BY_NAME[name].port}",
                 f"base URL of the {name} service",
             ),
             timeout_s=env.milliseconds(
@@ -334,7 +327,9 @@ def _read(env: _Reader) -> Settings:
                 low=1,
             ),
             health_path=env.text(
-                f"{name.upper()}_HEALTH_PATH", "/healthz", f"path /readyz probes on {name}"
+                f"{name.upper()}_HEALTH_PATH",
+                DOWNSTREAM_BY_NAME[name].health_path,
+                f"path /readyz probes on {name}",
             ),
             forward_authorization=env.boolean(
                 f"{name.upper()}_FORWARD_AUTHORIZATION",
