@@ -49,6 +49,11 @@ class Service(Generic[C]):
     streams: bool = False
     """The client also opens a wire for event streams (`streams=`, `slots=`)."""
 
+    @property
+    def default_url(self) -> str:
+        """Where the BFF looks for it unless BFF_<NAME>_URL says otherwise."""
+        return f"http://127.0.0.1:{self.port}"
+
     @overload
     def __get__(self, clients: None, owner: type[Clients]) -> Service[C]: ...
 

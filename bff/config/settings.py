@@ -310,7 +310,7 @@ def _read(env: _Reader) -> Settings:
         name: ServiceConfig(
             base_url=env.text(
                 f"{name.upper()}_URL",
-                f"http://127.0.0.1:{DOWNSTREAM_BY_NAME[name].port}",
+                DOWNSTREAM_BY_NAME[name].default_url,
                 f"base URL of the {name} service",
             ),
             timeout_s=env.milliseconds(
