@@ -220,6 +220,8 @@ class Settings:
     services: Mapping[str, ServiceConfig] = field(default_factory=dict)
     batching: bool = True
     graphiql: bool = True
+    graphiql_token: str = ""
+    """A bearer token GraphiQL's signed-in examples send; empty: they send none."""
     readiness_timeout_s: float = 1.0
     readiness_services: frozenset[str] | None = None
     """Services whose health gates `/readyz`; None: all of them."""
@@ -363,6 +365,11 @@ def _read(env: _Reader) -> Settings:
             "GRAPHIQL",
             demo,
             "serve GraphiQL at GET /graphql (default: true in demo, false in production)",
+        ),
+        graphiql_token=env.text(
+            "GRAPHIQL_TOKEN",
+            "",
+            "bearer token GraphiQL's signed-in examples send (development: `bff-demo` signs one)",
         ),
         readiness_timeout_s=env.milliseconds(
             "READINESS_TIMEOUT_MS", 1000, "time /readyz waits for each service", low=1
