@@ -1,8 +1,8 @@
-"""`bff downstream` (also `python -m demo`): run demo services on loopback ports.
+"""`python -m demo` (also `bff-demo services`): run demo services on loopback ports.
 
-    bff downstream                      # all six on 8101..8106
-    bff downstream catalog --port 8102 --latency-ms 5
-    bff downstream all --base-port 9100 --error-rate 0.01
+    python -m demo                      # all of them, on 8101..8107
+    python -m demo catalog --port 8102 --latency-ms 5
+    python -m demo all --base-port 9100 --error-rate 0.01
 
 Faults come from the environment (`DEMO_LATENCY_MS`, `DEMO_CATALOG_ERROR_RATE`, ...),
 then from the flags, which apply to every service started and win over the environment.
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bff downstream",
+        prog="python -m demo",
         description="Run the demo downstream REST services.",
     )
     parser.add_argument(

@@ -1,7 +1,7 @@
 """Typed settings, read once from `BFF_*` environment variables.
 
 Every variable has a documented default that points at the demo services, so a
-bare `bff serve` talks to `bff downstream`. `Settings.from_environ` is the one
+bare `bff serve` talks to `python -m demo`. `Settings.from_environ` is the one
 reader: it names the variable in every error and refuses unknown `BFF_*`
 names, so a typo fails at start-up instead of being silently ignored.
 `bff settings` prints the table below.
