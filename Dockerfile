@@ -12,8 +12,19 @@ COPY bff ./bff
 COPY schema ./schema
 COPY resolvers ./resolvers
 COPY clients ./clients
-COPY demo ./demo
 RUN pip install .
+
+# The demo services, for docker compose only (`target: demo`): the BFF's image
+# below is built from the stage above and carries no demo code and no demo keys.
+FROM build AS demo
+COPY demo ./demo
+RUN pip install ./demo \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin demo
+ENV PYTHONUNBUFFERED=1
+USER 10001
+EXPOSE 8101-8107
+ENTRYPOINT ["python", "-m", "demo"]
+CMD ["all"]
 
 # Runtime stage: the virtualenv only, run as an unprivileged user.
 FROM python:3.11-slim

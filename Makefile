@@ -12,15 +12,16 @@ TS_PACKAGES := frontend-types/node_modules/.package-lock.json
 
 .PHONY: demo test bench chaos lint typecheck typecheck-ts pytest test-unit test-integration test-e2e test-deploy test-demo system-tools clean
 
-$(STAMP): pyproject.toml
+# The BFF, and the demo beside it as a distribution of its own (demo/pyproject.toml).
+$(STAMP): pyproject.toml demo/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./demo
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/bff demo
+	$(BIN)/bff-demo
 
 test: lint typecheck typecheck-ts pytest
 

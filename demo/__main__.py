@@ -1,4 +1,4 @@
-"""`python -m demo`: the same as `bff downstream`."""
+"""`python -m demo`: run the demo services (see `demo.cli`)."""
 
 import sys
 

@@ -1,8 +1,8 @@
-"""`bff downstream` (also `python -m demo`): run demo services on loopback ports.
+"""`python -m demo` (also `bff-demo services`): run demo services on loopback ports.
 
-    bff downstream                      # all six on 8101..8106
-    bff downstream catalog --port 8102 --latency-ms 5
-    bff downstream all --base-port 9100 --error-rate 0.01
+    python -m demo                      # all of them, on 8101..8107
+    python -m demo catalog --port 8102 --latency-ms 5
+    python -m demo all --base-port 9100 --error-rate 0.01
 
 Faults come from the environment (`DEMO_LATENCY_MS`, `DEMO_CATALOG_ERROR_RATE`, ...),
 then from the flags, which apply to every service started and win over the environment.
@@ -17,7 +17,7 @@ import uvloop
 
 from demo.faults import SETTINGS, Faults
 from demo.runner import Tls, serve
-from demo.services import ALL_NAMES, build_services
+from demo.services import ALL_NAMES, DEFAULT_PORTS, build_services
 from demo.tracing import providers_from_environ
 
 
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bff downstream",
+        prog="python -m demo",
         description="Run the demo downstream REST services.",
     )
     parser.add_argument(
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--base-port",
         type=int,
-        help="service k of the six listens on BASE_PORT + k (default 8100: 8101..8106)",
+        help="service k listens on BASE_PORT + k (default: each on its own port, 8101..8107)",
     )
     parser.add_argument("--latency-ms", type=float, help="added to every answer")
     parser.add_argument("--jitter-ms", type=float, help="plus a uniform 0..JITTER_MS")
@@ -112,8 +112,9 @@ def _ports(
         if base is not None:
             parser.error("--port and --base-port exclude each other")
         return {names[0]: port}
-    offset = 8100 if base is None else base
-    return {name: offset + ALL_NAMES.index(name) + 1 for name in names}
+    if base is None:
+        return {name: DEFAULT_PORTS[name] for name in names}
+    return {name: base + ALL_NAMES.index(name) + 1 for name in names}
 
 
 def _faults(service: str, environ: Mapping[str, str], flags: Mapping[str, float]) -> Faults:

@@ -2,7 +2,7 @@
 
 It serves `/.well-known/jwks.json` and `/.well-known/openid-configuration`,
 and signs tokens with the committed development keys (`demo/keys/`), so
-`bff token` and every running demo agree. For tests it can also rotate in a
+`bff-demo token` and every running demo agree. For tests it can also rotate in a
 fresh key (`POST /_demo/rotate`) and sign with any key it holds
 (`POST /_demo/token`).
 """

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from demo.services import ALL_NAMES, IDENTITY, SERVICE_NAMES
+from demo.stack import development_token
 
 READY_LINE = "demo services ready"
 
@@ -54,9 +55,10 @@ class DemoProcess:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def bff_env(self) -> dict[str, str]:
-        """BFF settings pointing every service, and the JWKS, at this process."""
+        """BFF settings pointing every service, and the JWKS, at this process; GraphiQL's token."""
         env = {f"BFF_{name.upper()}_URL": self.url(name) for name in SERVICE_NAMES}
         env["BFF_AUTH_JWKS_URL"] = f"{self.url(IDENTITY)}/.well-known/jwks.json"
+        env["BFF_GRAPHIQL_TOKEN"] = development_token()
         return env
 
     def set_faults(self, service: str, **faults: float) -> None:

@@ -1,4 +1,4 @@
-"""The six demo services (and the demo identity provider), built together.
+"""The demo services (and the demo identity provider), built together.
 
     services = build_services(["catalog", "reviews"], seed=42)
     transport = httpx.ASGITransport(app=services["catalog"].app)
@@ -16,6 +16,7 @@ from typing import Final, Protocol
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.types import ASGIApp
 
+from clients.registry import DOWNSTREAM
 from demo.accounts import Accounts
 from demo.app import ContractRoute, create_app
 from demo.catalog import Catalog
@@ -30,14 +31,16 @@ from demo.reviews import Reviews
 from demo.stats import Stats
 from demo.store import Store
 
-SERVICE_NAMES: Final = ("accounts", "catalog", "inventory", "reviews", "orders", "recommendations")
-"""The six services of the downstream contract."""
+SERVICE_NAMES: Final = tuple(service.name for service in DOWNSTREAM)
+"""The services of the downstream contract, as the BFF's table declares them."""
 IDENTITY: Final = "identity"
 """The demo identity provider, not part of the contract: it serves the JWKS."""
+IDENTITY_PORT: Final = 8107
 ALL_NAMES: Final = (*SERVICE_NAMES, IDENTITY)
 DEFAULT_PORTS: Final[Mapping[str, int]] = MappingProxyType(
-    {name: 8101 + index for index, name in enumerate(ALL_NAMES)}
+    {**{service.name: service.port for service in DOWNSTREAM}, IDENTITY: IDENTITY_PORT}
 )
+"""Where `python -m demo` serves each one: the ports the BFF's defaults point at."""
 
 
 class _Service(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from asyncio import Future
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -26,6 +26,7 @@ from resolvers.paths import FIELD_PATH, LOADING, FieldPath
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+_R = TypeVar("_R")
 K_contra = TypeVar("K_contra", bound=Hashable, contravariant=True)
 
 BatchFn = Callable[[list[K]], Coroutine[object, object, Sequence[V | BaseException]]]
@@ -105,22 +106,6 @@ def build_loaders(
             return DirectLoader(batch if observer is None else _observed(name, batch, observer))
         return BatchLoader(name, batch, observer, loop)
 
-    async def users(ids: list[str]) -> list[UserRecord | BaseException | None]:
-        found = await clients.accounts.get_users(ids)
-        return [found.get(user_id) for user_id in ids]
-
-    async def products(ids: list[str]) -> list[ProductRecord | BaseException | None]:
-        found = await clients.catalog.get_products(ids)
-        return [found.get(product_id) for product_id in ids]
-
-    async def stock(ids: list[str]) -> list[StockRecord | BaseException | None]:
-        found = await clients.inventory.get_stock(ids)
-        return [found.get(product_id) for product_id in ids]
-
-    async def ratings(ids: list[str]) -> list[RatingSummaryRecord | BaseException | None]:
-        found = await clients.reviews.get_summaries(ids)
-        return [found.get(product_id) for product_id in ids]
-
     async def reviews_by_product(
         keys: list[ReviewsKey],
     ) -> list[tuple[ReviewRecord, ...] | BaseException]:
@@ -134,24 +119,6 @@ def build_loaders(
     # The contract has no batch form for the reads below: the loader still
     # deduplicates keys, and caps how many single calls one request runs at once.
     gate = asyncio.Semaphore(max_concurrency)
-
-    async def categories(ids: list[str]) -> list[CategoryRecord | BaseException | None]:
-        async def one(category_id: str) -> CategoryRecord | None:
-            try:
-                return await clients.catalog.get_category(category_id)
-            except NotFound:
-                return None
-
-        return await _each(gate, ids, one)
-
-    async def orders(ids: list[str]) -> list[OrderRecord | BaseException | None]:
-        async def one(order_id: str) -> OrderRecord | None:
-            try:
-                return await clients.orders.get_order(order_id)
-            except NotFound:
-                return None
-
-        return await _each(gate, ids, one)
 
     async def orders_by_user(
         keys: list[OrdersKey],
@@ -174,14 +141,14 @@ def build_loaders(
         return await _each(gate, keys, one)
 
     return Loaders(
-        users=loader("users", users),
-        products=loader("products", products),
-        categories=loader("categories", categories),
-        stock=loader("stock", stock),
-        ratings=loader("ratings", ratings),
+        users=loader("users", _by_ids(clients.accounts.get_users)),
+        products=loader("products", _by_ids(clients.catalog.get_products)),
+        categories=loader("categories", _one_each(gate, clients.catalog.get_category)),
+        stock=loader("stock", _by_ids(clients.inventory.get_stock)),
+        ratings=loader("ratings", _by_ids(clients.reviews.get_summaries)),
         reviews_by_product=loader("reviews_by_product", reviews_by_product),
         reviews_by_author=loader("reviews_by_author", reviews_by_author),
-        orders=loader("orders", orders),
+        orders=loader("orders", _one_each(gate, clients.orders.get_order)),
         orders_by_user=loader("orders_by_user", orders_by_user),
         recommendations=loader("recommendations", recommendations),
     )
@@ -307,6 +274,35 @@ def _observed(name: str, batch: BatchFn[K, V], observer: LoaderObserver) -> Batc
             return await batch(keys)
 
     return observed
+
+
+def _by_ids(
+    fetch: Callable[[list[str]], Awaitable[Mapping[str, _R | DownstreamError]]],
+) -> BatchFn[str, _R | None]:
+    """A batch read by ids: each id gets its record, its error, or None when unknown."""
+
+    async def batch(ids: list[str]) -> list[_R | BaseException | None]:
+        found = await fetch(ids)
+        return [found.get(entity_id) for entity_id in ids]
+
+    return batch
+
+
+def _one_each(
+    gate: asyncio.Semaphore, fetch: Callable[[str], Awaitable[_R]]
+) -> BatchFn[str, _R | None]:
+    """A read with no batch form: one call per id under `gate`; not found is None."""
+
+    async def one(entity_id: str) -> _R | None:
+        try:
+            return await fetch(entity_id)
+        except NotFound:
+            return None
+
+    async def batch(ids: list[str]) -> list[_R | BaseException | None]:
+        return await _each(gate, ids, one)
+
+    return batch
 
 
 async def _per_limit(

@@ -1,17 +1,13 @@
-"""The `bff` command: serve the BFF, run the demo services, inspect settings."""
+"""The `bff` command: serve the BFF, inspect settings, the schema and usage."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
@@ -28,24 +24,11 @@ if TYPE_CHECKING:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "downstream":
-        from demo.cli import main as downstream
-
-        return downstream(args[1:])
     parser = argparse.ArgumentParser(prog="bff", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the BFF (settings from BFF_* variables)")
     _server_options(serve)
-    demo = commands.add_parser("demo", help="run the demo services and the BFF together")
-    _server_options(demo)
-    commands.add_parser("downstream", help="run demo downstream services (see --help)")
     commands.add_parser("settings", help="list every BFF_* variable with its default")
-    token = commands.add_parser("token", help="print a demo-signed bearer token (development)")
-    token.add_argument("--sub", required=True, help="the user the token is for, e.g. u1")
-    token.add_argument("--scope", default="", help='space-separated scopes, e.g. "orders:write"')
-    token.add_argument("--roles", default="", help='comma-separated roles, e.g. "admin"')
-    token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
-    token.add_argument("--alg", choices=("RS256", "ES256"), default="RS256")
     schema = commands.add_parser("schema", help="look at the GraphQL schema")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     schema_commands.add_parser("pii", help="list every field and argument marked personal data")
@@ -117,8 +100,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _print_settings()
     if options.command == "schema":
         return _schema_command(options)
-    if options.command == "token":
-        return _print_token(options)
     try:
         settings = _with_overrides(Settings.from_environ(os.environ), options)
     except SettingsError as error:
@@ -133,10 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ManifestError as error:
             print(f"bff: BFF_TRUSTED_DOCUMENTS: {error}", file=sys.stderr)
             return 2
-    if options.command == "serve":
-        run_server(settings)
-        return 0
-    return _demo(settings if options.workers else demo_workers(settings, os.environ))
+    run_server(settings)
+    return 0
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -154,21 +133,6 @@ def _with_overrides(settings: Settings, options: argparse.Namespace) -> Settings
         port=options.port or settings.port,
         workers=options.workers or settings.workers,
     )
-
-
-def demo_workers(settings: Settings, environ: Mapping[str, str]) -> Settings:
-    """`bff demo` runs one worker unless BFF_WORKERS (or `--workers`) asks for more.
-
-    The demo is someone trying the BFF out: one worker serves far more than they
-    send, and keeps what they look at whole. Its caches answer the second
-    request (the debug view says so), a persisted query registered once is
-    known, every counter is in one place. Several workers share metrics, and
-    APQ registrations and rate limits through Redis, but each keeps its own
-    caches, so the same request would be a cache hit or not by chance.
-    """
-    from dataclasses import replace
-
-    return settings if "BFF_WORKERS" in environ else replace(settings, workers=1)
 
 
 def _print_settings() -> int:
@@ -272,59 +236,3 @@ def _schema_usage(options: argparse.Namespace) -> Callable[[GraphQLSchema], Usag
 
 def _days_ago(days: int) -> datetime:
     return datetime.now(UTC) - timedelta(days=days)
-
-
-def _print_token(options: argparse.Namespace) -> int:
-    """A token the demo identity provider's keys sign; any BFF in the demo profile accepts it."""
-    from demo.identity import IdentityProvider
-
-    provider = IdentityProvider()
-    kid = next(key.kid for key in provider.keys if key.alg == options.alg)
-    roles = [role.strip() for role in options.roles.split(",") if role.strip()]
-    print(provider.sign(options.sub, scope=options.scope, roles=roles, ttl_s=options.ttl, kid=kid))
-    return 0
-
-
-def _demo(settings: Settings) -> int:
-    """Start every demo service in a child process, then the BFF in this one."""
-    from bff.cli.serve import serve as run_server
-
-    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into
-    # SystemExit lets the `finally` below stop the child instead of orphaning it.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "demo", "all"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None
-        for line in child.stdout:
-            print(line, end="", flush=True)
-            if line.strip() == "demo services ready":
-                break
-        else:
-            print("bff: the demo services did not start", file=sys.stderr)
-            return 1
-        # Keep relaying the child's output so its pipe never fills up and blocks it.
-        threading.Thread(target=_relay, args=(child.stdout,), daemon=True).start()
-        print(
-            f"GraphiQL: http://{settings.host}:{settings.port}/graphql  "
-            f"(readiness: http://{settings.host}:{settings.port}/readyz)",
-            flush=True,
-        )
-        run_server(settings)
-        return 0
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-
-
-def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
-
-
-def _relay(lines: Iterable[str]) -> None:
-    for line in lines:
-        print(line, end="", flush=True)

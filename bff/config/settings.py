@@ -15,7 +15,7 @@ from typing import Literal, TypeVar
 from clients.breaker import BreakerPolicy
 from clients.hedging import HedgePolicy
 from clients.http import ServiceConfig
-from clients.registry import SERVICES
+from clients.registry import DOWNSTREAM, SERVICES
 from clients.resilience import ResiliencePolicy
 from clients.retry import BudgetPolicy, RetryPolicy
 
@@ -31,14 +31,7 @@ SAMPLERS = (
     "parentbased_traceidratio",
 )
 PREFIX = "BFF_"
-DEMO_PORTS = {
-    "accounts": 8101,
-    "catalog": 8102,
-    "inventory": 8103,
-    "reviews": 8104,
-    "orders": 8105,
-    "recommendations": 8106,
-}
+DOWNSTREAM_BY_NAME = {service.name: service for service in DOWNSTREAM}
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound=str)
@@ -224,6 +217,8 @@ class Settings:
     services: Mapping[str, ServiceConfig] = field(default_factory=dict)
     batching: bool = True
     graphiql: bool = True
+    graphiql_token: str = ""
+    """A bearer token GraphiQL's signed-in examples send; empty: they send none."""
     readiness_timeout_s: float = 1.0
     readiness_services: frozenset[str] | None = None
     """Services whose health gates `/readyz`; None: all of them."""
@@ -314,7 +309,7 @@ def _read(env: _Reader) -> Settings:
         name: ServiceConfig(
             base_url=env.text(
                 f"{name.upper()}_URL",
-                f"http://127.0.0.1:{DEMO_PORTS[name]}",
+                DOWNSTREAM_BY_NAME[name].default_url,
                 f"base URL of the {name} service",
             ),
             timeout_s=env.milliseconds(
@@ -331,7 +326,9 @@ def _read(env: _Reader) -> Settings:
                 low=1,
             ),
             health_path=env.text(
-                f"{name.upper()}_HEALTH_PATH", "/healthz", f"path /readyz probes on {name}"
+                f"{name.upper()}_HEALTH_PATH",
+                DOWNSTREAM_BY_NAME[name].health_path,
+                f"path /readyz probes on {name}",
             ),
             forward_authorization=env.boolean(
                 f"{name.upper()}_FORWARD_AUTHORIZATION",
@@ -365,6 +362,11 @@ def _read(env: _Reader) -> Settings:
             "GRAPHIQL",
             demo,
             "serve GraphiQL at GET /graphql (default: true in demo, false in production)",
+        ),
+        graphiql_token=env.text(
+            "GRAPHIQL_TOKEN",
+            "",
+            "bearer token GraphiQL's signed-in examples send (development: `bff-demo` signs one)",
         ),
         readiness_timeout_s=env.milliseconds(
             "READINESS_TIMEOUT_MS", 1000, "time /readyz waits for each service", low=1

@@ -262,7 +262,7 @@ def create_app(
         graphiql_page=graphiql.page(
             "/graphql",
             debug=settings.debug,
-            authorization=_development_token if settings.profile == "demo" else None,
+            token=settings.graphiql_token,
         ).response
         if settings.graphiql
         else None,
@@ -401,11 +401,3 @@ class Runtime:
         if self.clients is None:
             raise RuntimeError("the app's lifespan has not started")
         return self.clients
-
-
-def _development_token(user_id: str) -> str:
-    """A month-long demo token for GraphiQL's signed-in examples (demo profile only)."""
-    from demo.identity import IdentityProvider
-
-    token = IdentityProvider().sign(user_id, scope="orders:write", ttl_s=30 * 24 * 3600)
-    return f"Bearer {token}"

@@ -6,7 +6,7 @@ See docs/development.md, GraphiQL offline.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +34,11 @@ class Page:
         return HTMLResponse(self.body, headers={"cache-control": "no-cache"})
 
 
-def page(endpoint: str, *, debug: bool, authorization: Callable[[str], str] | None = None) -> Page:
+def page(endpoint: str, *, debug: bool, token: str = "") -> Page:
     """The GraphiQL page, rendered once at start-up.
 
-    `debug` adds the downstream-calls panel; `authorization` gives the header a
-    signed-in example is sent with (the demo signs a development token).
+    `debug` adds the downstream-calls panel; `token` is the bearer token the
+    signed-in examples are sent with (BFF_GRAPHIQL_TOKEN; empty: none).
     """
 
     def pretty(value: Mapping[str, object]) -> str | None:
@@ -47,8 +47,8 @@ def page(endpoint: str, *, debug: bool, authorization: Callable[[str], str] | No
     tabs = []
     for example in GRAPHIQL_TABS:
         headers = {}
-        if example.signed_in_as and authorization is not None:
-            headers["Authorization"] = authorization(example.signed_in_as)
+        if example.signed_in_as and token:
+            headers["Authorization"] = f"Bearer {token}"
         tabs.append(
             {
                 "query": example.query,

@@ -29,6 +29,16 @@ def settings() -> Settings:
     return Settings.from_environ(services()["bff"]["environment"])
 
 
+def environment_with_mounts() -> dict[str, str]:
+    """The BFF's environment, reading the files compose mounts from where they come from."""
+    bff = services()["bff"]
+    mounted = {
+        target: str((DEPLOY / source).resolve())
+        for source, target, *_ in (volume.split(":") for volume in bff.get("volumes", []))
+    }
+    return {name: mounted.get(value, value) for name, value in bff["environment"].items()}
+
+
 def haproxy() -> dict[str, list[list[str]]]:
     """Each section of haproxy.cfg (`backend bff`, …) and its directives, as words."""
     sections: dict[str, list[list[str]]] = {}
@@ -118,7 +128,7 @@ async def test_haproxy_checks_a_path_that_fails_when_the_replica_cannot_serve() 
     assert directive("backend bff", "http-check", "expect") == ["status", "200"]
     method, path = directive("backend bff", "http-check", "send", "meth")[::2][:2]
     down = {name: httpx.MockTransport(refuse) for name in SERVICES}
-    env = services()["bff"]["environment"]
+    env = environment_with_mounts()
 
     async with running_bff(env) as bff:
         ready = await bff.http.request(method, path)

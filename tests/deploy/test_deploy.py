@@ -70,7 +70,7 @@ def test_the_bff_settings_are_valid_and_point_at_compose_services() -> None:
 def test_the_demo_command_is_one_the_cli_accepts() -> None:
     command = compose()["services"]["demo"]["command"]
     result = subprocess.run(
-        [sys.executable, "-m", "bff", *command, "--help"],
+        [sys.executable, "-m", "demo", *command, "--help"],
         capture_output=True,
         text=True,
         check=True,

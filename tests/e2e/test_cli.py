@@ -1,4 +1,4 @@
-"""The `bff` command line, run as a user would."""
+"""The `bff` and `bff-demo` command lines, run as a user would."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def test_one_downstream_service_runs_alone_with_added_latency() -> None:
         [
             sys.executable,
             "-m",
-            "bff",
-            "downstream",
+            "demo.stack",
+            "services",
             "catalog",
             "--port",
             str(port),
@@ -72,7 +72,7 @@ async def test_a_printed_token_signs_the_caller_in() -> None:
         [
             sys.executable,
             "-m",
-            "bff",
+            "demo.stack",
             "token",
             "--sub",
             "u7",

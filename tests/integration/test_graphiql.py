@@ -75,3 +75,13 @@ def test_page_template_has_no_inline_script() -> None:
 
     inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", template)
     assert inline == []
+
+
+async def test_signed_in_examples_send_the_token_the_settings_give() -> None:
+    async with running_bff({"BFF_GRAPHIQL_TOKEN": "dev.token.u1"}) as bff:
+        given = (await bff.http.get("/graphql", headers={"accept": "text/html"})).text
+    async with running_bff() as bff:
+        none = (await bff.http.get("/graphql", headers={"accept": "text/html"})).text
+
+    assert "Bearer dev.token.u1" in given
+    assert "Bearer" not in none

@@ -15,9 +15,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
-from bff.config.settings import DEMO_PORTS, TracingSettings
+from bff.config.settings import TracingSettings
 from bff.contract.examples import ORDER_STATUS, PRODUCT_PAGE
 from bff.observability.tracing import tracer_provider
+from clients.registry import DOWNSTREAM
 from demo.services import SERVICE_NAMES, build_services
 from tests.harness import running_bff
 from tests.seed import DATA
@@ -25,6 +26,7 @@ from tests.sockets import eventually, subscribable_bff
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
+PORTS = {service.name: service.port for service in DOWNSTREAM}
 NO_CACHES = {"BFF_DOWNSTREAM_CACHE": "false", "BFF_RESPONSE_CACHE": "false"}
 
 
@@ -92,7 +94,7 @@ async def test_product_page_is_one_tree_from_server_to_downstream(
         assert client.attributes["http.request.method"] == "GET"
         assert client.attributes["http.response.status_code"] == 200
         assert client.attributes["server.address"] == "127.0.0.1"
-        assert client.attributes["server.port"] == DEMO_PORTS[str(client.attributes["bff.service"])]
+        assert client.attributes["server.port"] == PORTS[str(client.attributes["bff.service"])]
     routes = {str(c.attributes["http.route"]) for c in clients if c.attributes}
     assert routes == {
         "/products",
