@@ -39,7 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the demo services and the BFF together")
     _server_options(demo)
     commands.add_parser("downstream", help="run demo downstream services (see --help)")
-    commands.add_parser("settings", help="list every BFF_* variable with its default")
+    listing = commands.add_parser("settings", help="list every BFF_* variable with its defaults")
+    listing.add_argument(
+        "--markdown", action="store_true", help="as docs/configuration.md, a Markdown reference"
+    )
     token = commands.add_parser("token", help="print a demo-signed bearer token (development)")
     token.add_argument("--sub", required=True, help="the user the token is for, e.g. u1")
     token.add_argument("--scope", default="", help='space-separated scopes, e.g. "orders:write"')
@@ -114,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.command == "usage":
         return _usage_command(options)
     if options.command == "settings":
-        return _print_settings()
+        return _print_settings(markdown=options.markdown)
     if options.command == "schema":
         return _schema_command(options)
     if options.command == "token":
@@ -171,9 +174,19 @@ def demo_workers(settings: Settings, environ: Mapping[str, str]) -> Settings:
     return settings if "BFF_WORKERS" in environ else replace(settings, workers=1)
 
 
-def _print_settings() -> int:
+def _print_settings(*, markdown: bool) -> int:
+    if markdown:
+        from bff.config.reference import markdown as reference
+
+        print(reference(), end="")
+        return 0
     for variable in Settings.documented():
-        print(f"{variable.name}={variable.default}\n    {variable.doc}")
+        production = (
+            f" (production: {variable.production or 'none'})"
+            if variable.production != variable.default
+            else ""
+        )
+        print(f"{variable.name}={variable.default}{production}\n    {variable.doc}")
     return 0
 
 
