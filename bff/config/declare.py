@@ -2,15 +2,15 @@
 
 A field declared with `integer(...)`, `milliseconds(...)`, `choice(...)` and the
 like carries its variable's name, type, bounds, doc line and its demo and
-production defaults; `group(...)` nests a dataclass of such fields. `read`
-builds the dataclasses from an environment, `declared` lists the variables for
-`bff settings` and docs/configuration.md.
+production defaults; `group(...)` nests a dataclass of such fields and `each(...)`
+repeats one per name. `Environ.group` builds the dataclasses from an environment;
+`declared` lists the variables for `bff settings` and docs/configuration.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, TypeVar
 
 Profile = Literal["demo", "production"]
@@ -65,20 +65,16 @@ class Env:
 
     def formatted(self, **names: object) -> Env:
         """A per-service template (`{SERVICE}_URL`) filled in."""
-        demo = self.demo.format(**names) if isinstance(self.demo, str) else self.demo
-        production = (
-            self.production.format(**names) if isinstance(self.production, str) else self.production
-        )
-        return Env(
-            self.name.format(**names),
-            self.doc.format(**names),
-            self.kind,
-            self.parse,
-            demo,
-            production,
-            self.convert,
-            self.shown,
-            self.derive,
+
+        def fill(value: Any) -> Any:
+            return value.format(**names) if isinstance(value, str) else value
+
+        return replace(
+            self,
+            name=fill(self.name),
+            doc=fill(self.doc),
+            demo=fill(self.demo),
+            production=fill(self.production),
         )
 
 
@@ -89,7 +85,7 @@ class Group:
     cls: type[Any]
     title: str
     each: tuple[str, ...] = ()
-    names: Callable[[str], Mapping[str, object]] | None = None
+    fill: Callable[[str], Mapping[str, object]] | None = None
 
 
 def _show(value: object) -> str:
@@ -345,9 +341,9 @@ class Environ:
             nested = item.metadata.get(_GROUP)
             if env is not None:
                 values[item.name] = self.value(env.formatted(**fill) if fill else env, values)
-            elif nested is not None and nested.names is not None:
+            elif nested is not None and nested.fill is not None:
                 values[item.name] = {
-                    name: self.group(nested.cls, nested.names(name)) for name in nested.each
+                    name: self.group(nested.cls, nested.fill(name)) for name in nested.each
                 }
             elif nested is not None:
                 values[item.name] = self.group(nested.cls)
@@ -362,22 +358,18 @@ class Environ:
 
 
 def declared(cls: type[Any], title: str) -> Iterator[tuple[str, Env]]:
-    """Every variable under `cls`, in declaration order, with its section's title."""
-    nested: list[tuple[Group, Mapping[str, object] | None]] = []
+    """Every variable under `cls` with its section's title: its own first, then its groups'."""
+    groups: list[Group] = []
     for item in fields(cls):
         env = item.metadata.get(_ENV)
-        group_ = item.metadata.get(_GROUP)
         if env is not None:
             yield title, env
-        elif group_ is not None:
-            nested.append((group_, None))
-    for group_, _ in nested:
-        if group_.names is None:
-            yield from declared(group_.cls, group_.title)
+        elif _GROUP in item.metadata:
+            groups.append(item.metadata[_GROUP])
+    for nested in groups:
+        if nested.fill is None:
+            yield from declared(nested.cls, nested.title)
             continue
-        for name in group_.each:
-            fill = group_.names(name)
-            for item in fields(group_.cls):
-                env = item.metadata.get(_ENV)
-                if env is not None:
-                    yield group_.title, env.formatted(**fill)
+        for name in nested.each:
+            for _, env in declared(nested.cls, nested.title):
+                yield nested.title, env.formatted(**nested.fill(name))

@@ -45,7 +45,29 @@ from clients.registry import SERVICES
 from clients.resilience import ResiliencePolicy
 from clients.retry import BudgetPolicy, RetryPolicy
 
-__all__ = ["Profile", "Secret", "Settings", "SettingsError", "Variable"]
+__all__ = [
+    "DEMO_PORTS",
+    "DEMO_SUBJECT_KEY",
+    "AuthSettings",
+    "CompressionSettings",
+    "DownstreamResilienceSettings",
+    "DownstreamSettings",
+    "HttpSettings",
+    "LimitSettings",
+    "PersistedSettings",
+    "ProductSettings",
+    "Profile",
+    "RateLimitSettings",
+    "RemoteCacheSettings",
+    "ResilienceSettings",
+    "Secret",
+    "ServiceSettings",
+    "Settings",
+    "SettingsError",
+    "SubscriptionSettings",
+    "TracingSettings",
+    "Variable",
+]
 
 PROFILES: tuple[Profile, ...] = ("demo", "production")
 SAMPLERS = (
