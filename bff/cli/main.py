@@ -28,7 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the BFF (settings from BFF_* variables)")
     _server_options(serve)
-    commands.add_parser("settings", help="list every BFF_* variable with its default")
+    listing = commands.add_parser("settings", help="list every BFF_* variable with its defaults")
+    listing.add_argument(
+        "--markdown", action="store_true", help="as docs/configuration.md, a Markdown reference"
+    )
     schema = commands.add_parser("schema", help="look at the GraphQL schema")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     schema_commands.add_parser("pii", help="list every field and argument marked personal data")
@@ -97,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.command == "usage":
         return _usage_command(options)
     if options.command == "settings":
-        return _print_settings()
+        return _print_settings(markdown=options.markdown)
     if options.command == "schema":
         return _schema_command(options)
     try:
@@ -135,9 +138,19 @@ def _with_overrides(settings: Settings, options: argparse.Namespace) -> Settings
     )
 
 
-def _print_settings() -> int:
+def _print_settings(*, markdown: bool) -> int:
+    if markdown:
+        from bff.config.reference import markdown as reference
+
+        print(reference(), end="")
+        return 0
     for variable in Settings.documented():
-        print(f"{variable.name}={variable.default}\n    {variable.doc}")
+        production = (
+            f" (production: {variable.production or 'none'})"
+            if variable.production != variable.default
+            else ""
+        )
+        print(f"{variable.name}={variable.default}{production}\n    {variable.doc}")
     return 0
 
 

@@ -31,6 +31,8 @@ from graphql import (
 from graphql.language.parser import MAX_NESTING_DEPTH
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
+from bff.config.settings import LimitSettings
+
 MAX_FIRST = 100
 """What a `first` given by a variable is assumed to be."""
 SIZE_ARGUMENTS = ("first", "limit")
@@ -40,6 +42,8 @@ SATURATED = 2**53 - 1
 """The largest count kept: any larger one is held at this (exact in every JSON reader)."""
 _INTROSPECTION_ROOTS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 _DIGITS = len(str(SATURATED))
+DEFAULTS = LimitSettings()
+"""The declared limits (`bff.config.settings`), where `Limits()` takes its list size."""
 
 Parent = GraphQLObjectType | GraphQLInterfaceType | None
 
@@ -50,7 +54,7 @@ class Limits:
     max_aliases: int = SATURATED
     max_root_fields: int = SATURATED
     max_cost: int = SATURATED
-    default_list_size: int = 10
+    default_list_size: int = DEFAULTS.default_list_size
 
 
 @dataclass(frozen=True, slots=True)

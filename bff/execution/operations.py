@@ -32,6 +32,7 @@ from graphql import (
 )
 from opentelemetry.trace import NoOpTracer, Tracer
 
+from bff.config.settings import Settings
 from bff.execution.analysis import analyse
 from bff.execution.cache_policy import CachePolicies, CachePolicy
 from bff.execution.deprecation import deprecated_coordinates
@@ -51,6 +52,8 @@ BYTES_PER_CHARACTER = 400
 BYTES_PER_PLANNED_FIELD = 600
 """An execution plan's estimated memory per field it plans."""
 MAX_PENDING = 64
+DEFAULTS = Settings()
+"""The declared settings (`bff.config.settings`), for what `Operations` defaults to."""
 """New documents being prepared at once; more are refused (SERVICE_OVERLOADED)."""
 
 
@@ -110,13 +113,13 @@ class Operations:
         self,
         schema: strawberry.Schema,
         *,
-        cache_bytes: int = 64 * 1024 * 1024,
+        cache_bytes: int = DEFAULTS.document_cache_bytes,
         planned: bool = True,
         tracer: Tracer | None = None,
         resolver_spans: bool = False,
         limits: Limits | None = None,
-        max_tokens: int = 5_000,
-        validation_work: int = 20_000,
+        max_tokens: int = DEFAULTS.limits.max_tokens,
+        validation_work: int = DEFAULTS.limits.max_validation_work,
         introspection: bool = True,
     ) -> None:
         # Strawberry keeps the graphql-core schema it builds in `_schema`; the

@@ -5,18 +5,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import Path
 
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from bff.config.settings import Settings
+from bff.config.settings import (
+    AuthSettings,
+    PersistedSettings,
+    RateLimitSettings,
+    Settings,
+)
 from bff.contract.persisted import LocalQueryStore, PersistedQueries, QueryStore, RedisQueryStore
 from bff.contract.trusted_documents import TrustedDocuments
 from bff.execution.limits import Limits
@@ -75,45 +82,11 @@ def create_app(
 
     runtime = Runtime()
     lifecycle = Lifecycle()
-    cache = (
-        SharedCache(
-            max_entries=settings.downstream_cache_max_entries,
-            max_bytes=settings.downstream_cache_max_bytes,
-            stale_if_error_s=settings.resilience.stale_if_error_s,
-            clock=clock,
-        )
-        if settings.downstream_cache
-        else None
-    )
-
-    responses = (
-        ResponseCache(
-            max_bytes=settings.response_cache_max_bytes,
-            vary=settings.response_cache_vary,
-            clock=clock,
-        )
-        if settings.response_cache
-        else None
-    )
+    cache = _downstream_cache(settings, clock)
+    responses = _response_cache(settings, clock)
     provider = tracer_provider or build_tracer_provider(settings.tracing)
     tracer = provider.get_tracer(INSTRUMENTATION)
-    operations = Operations(
-        build_schema(),
-        cache_bytes=settings.document_cache_bytes,
-        planned=settings.planned_execution,
-        tracer=tracer,
-        resolver_spans=settings.resolver_spans,
-        limits=Limits(
-            max_depth=settings.limits.max_depth,
-            max_aliases=settings.limits.max_aliases,
-            max_root_fields=settings.limits.max_root_fields,
-            max_cost=settings.limits.max_cost,
-            default_list_size=settings.limits.default_list_size,
-        ),
-        max_tokens=settings.limits.max_tokens,
-        validation_work=settings.limits.max_validation_work,
-        introspection=settings.http.introspection,
-    )
+    operations = _operations(settings, tracer)
     stream_slots = StreamSlots(
         settings.subscriptions.max_event_streams,
         refused=lambda: metrics.websocket_refusals.labels("event_streams").inc(),
@@ -126,108 +99,59 @@ def create_app(
         event_streams=lambda: stream_slots.open,
         directory=metrics_directory,
     )
-
-    def observed(service: str, inner: Wire) -> Wire:
-        return ObservedWire(inner, service=service, tracer=tracer, metrics=metrics)
-
     identity_http = httpx.AsyncClient(
         transport=(transports or {}).get("identity"), timeout=settings.readiness_timeout_s * 5
     )
-    keys = (
-        KeySet(
-            settings.auth.jwks_url, identity_http, refresh_interval_s=settings.auth.jwks_refresh_s
-        )
-        if settings.auth.jwks_url
-        else None
-    )
-    authenticator = Authenticator(
-        TokenRules(
-            issuer=settings.auth.issuer,
-            audience=settings.auth.audience,
-            algorithms=settings.auth.algorithms,
-            leeway_s=settings.auth.leeway_s,
-            hs256_secret=settings.auth.hs256_secret or None,
-            roles_claim=settings.auth.roles_claim,
-        ),
-        keys,
-        clock=wall_clock,
-    )
-
+    keys, authenticator = _authentication(settings.auth, identity_http, wall_clock)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     remote = _remote_cache(settings, redis, metrics)
     if cache is not None:
         cache.remote = remote
-    rate_limiter = None
-    if settings.rate_limit.enabled:
-        buckets: Buckets = (
-            RedisBuckets(redis, settings.rate_limit.capacity, settings.rate_limit.refill_per_s)
-            if redis is not None
-            else LocalBuckets(
-                settings.rate_limit.capacity, settings.rate_limit.refill_per_s, clock=clock
-            )
-        )
-        rate_limiter = RateLimiter(
-            buckets,
-            trusted_proxies=settings.rate_limit.trusted_proxies,
-            per_operation=settings.rate_limit.cost == "operation",
-        )
-
-    trusted = (
-        TrustedDocuments(Path(settings.persisted.trusted_documents))
-        if settings.persisted.trusted_documents
-        else None
-    )
-    persisted = PersistedQueries(
-        _query_store(settings, redis, metrics),
-        trusted,
-        safelist=settings.persisted.safelist,
-        count=lambda outcome: metrics.persisted_queries.labels(outcome).inc(),
-    )
-
+    rate_limiter = _rate_limiter(settings.rate_limit, redis, clock)
+    trusted, persisted = _persisted_queries(settings.persisted, redis, metrics)
     decisions = ProductDecisions(settings.product, redis=redis, metrics=metrics)
+
+    def observed(service: str, inner: Wire) -> Wire:
+        return ObservedWire(inner, service=service, tracer=tracer, metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime.clients = open_clients(
-            settings.services,
-            transports,
-            cache,
-            observed,
-            clock=clock,
-            events=ResilienceReporter(metrics),
-            stream_slots=stream_slots,
-        )
-        if keys is not None:
-            await keys.refresh()
-        if handle_signals:
-            lifecycle.handle_signals(settings.resilience.shutdown_delay_s)
-        watcher = (
-            asyncio.create_task(trusted.file.watch(settings.persisted.reload_interval_s))
-            if trusted is not None
-            else None
-        )
-        decisions.start()
-        metrics.start()
-        try:
-            yield
-        finally:
-            lifecycle.drain()
-            if watcher is not None:
-                watcher.cancel()
-                with suppress(asyncio.CancelledError):
-                    await watcher
-            await decisions.stop()
-            await metrics.stop()
-            lifecycle.restore_signals()
-            await runtime.clients.aclose()
-            await identity_http.aclose()
-            if remote is not None:
-                await remote.aclose()
+        # Each part closes when the app stops, in the reverse of the order pushed
+        # here: drain first, flush the spans last.
+        async with AsyncExitStack() as stack:
+            stack.callback(provider.force_flush)
+            stack.callback(operations.close)
             if redis is not None:
-                await redis.aclose()
-            runtime.clients = None
-            operations.close()
-            provider.force_flush()
+                stack.push_async_callback(redis.aclose)
+            if remote is not None:
+                stack.push_async_callback(remote.aclose)
+            stack.push_async_callback(identity_http.aclose)
+            runtime.clients = open_clients(
+                settings.services,
+                transports,
+                cache,
+                observed,
+                clock=clock,
+                events=ResilienceReporter(metrics),
+                stream_slots=stream_slots,
+            )
+            stack.push_async_callback(runtime.close_clients)
+            stack.callback(lifecycle.restore_signals)
+            if keys is not None:
+                await keys.refresh()
+            if handle_signals:
+                lifecycle.handle_signals(settings.resilience.shutdown_delay_s)
+            metrics.start()
+            stack.push_async_callback(metrics.stop)
+            decisions.start()
+            stack.push_async_callback(decisions.stop)
+            if trusted is not None:
+                watcher = asyncio.create_task(
+                    trusted.file.watch(settings.persisted.reload_interval_s)
+                )
+                stack.push_async_callback(_cancel, watcher)
+            stack.callback(lifecycle.drain)
+            yield
 
     def make_context(
         request_id: str,
@@ -259,13 +183,7 @@ def create_app(
         make_context,
         authenticator,
         telemetry,
-        graphiql_page=graphiql.page(
-            "/graphql",
-            debug=settings.debug,
-            token=settings.graphiql_token,
-        ).response
-        if settings.graphiql
-        else None,
+        graphiql_page=_graphiql_page(settings),
         responses=responses,
         debug=settings.debug,
         max_body_bytes=settings.limits.max_body_bytes,
@@ -290,17 +208,30 @@ def create_app(
             persisted=persisted,
         ),
         lifecycle,
-        SessionRules(
-            keepalive_s=settings.subscriptions.keepalive_s,
-            init_timeout_s=settings.subscriptions.init_timeout_s,
-            max_message_bytes=settings.limits.max_body_bytes,
-            max_sockets_per_user=settings.subscriptions.max_sockets_per_user,
-            max_sockets_per_address=settings.subscriptions.max_sockets_per_address,
-        ),
+        _session_rules(settings),
         metrics,
         trusted_proxies=settings.rate_limit.trusted_proxies,
         clock=wall_clock,
     )
+    app = Starlette(
+        routes=_routes(settings, endpoint, sockets, runtime, lifecycle, metrics),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+        middleware=_middleware(settings, lifecycle, tracer),
+    )
+    app.state.lifecycle = lifecycle
+    app.state.operations = operations
+    return app
+
+
+def _routes(
+    settings: Settings,
+    endpoint: GraphQLEndpoint,
+    sockets: WebSocketEndpoint,
+    runtime: Runtime,
+    lifecycle: Lifecycle,
+    metrics: Metrics,
+) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=METHODS),
         WebSocketRoute("/graphql", sockets.handle),
@@ -318,48 +249,170 @@ def create_app(
     ]
     if settings.graphiql:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
-    traced = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
-        # Outermost first. A middleware that changes a response's headers sends a
-        # copy of the message: the message and its header list belong to the
-        # response, which may be sent again (tests/unit/bff/test_middleware.py).
-        middleware=[
-            Middleware(LastResort),
-            Middleware(CloseWhileDraining, lifecycle=lifecycle),
-            Middleware(
-                TracingMiddleware,
-                tracer=tracer,
-                routes=traced,
-                forward_baggage=settings.tracing.forward_baggage,
-            ),
-            Middleware(SecurityHeaders, tls=bool(settings.http.tls_cert_file)),
-            *cors(settings.http.cors_origins),
-            *(
-                [Middleware(Compression, min_bytes=settings.compression_min_bytes)]
-                if settings.compression_min_bytes is not None
-                else []
-            ),
-        ],
-    )
-    app.state.lifecycle = lifecycle
-    app.state.operations = operations
-    return app
+    return routes
 
 
-def _query_store(settings: Settings, redis: Redis | None, metrics: Metrics) -> QueryStore | None:
-    """Where automatic persisted queries are registered; None when they are off."""
-    if not settings.persisted.apq or settings.persisted.safelist:
+def _downstream_cache(settings: Settings, clock: Callable[[], float]) -> SharedCache | None:
+    """The shared cache of downstream reads; None when it is off."""
+    if not settings.downstream_cache:
         return None
-    local = LocalQueryStore(settings.persisted.cache_max_bytes)
+    return SharedCache(
+        max_entries=settings.downstream_cache_max_entries,
+        max_bytes=settings.downstream_cache_max_bytes,
+        stale_if_error_s=settings.resilience.stale_if_error_s,
+        clock=clock,
+    )
+
+
+def _response_cache(settings: Settings, clock: Callable[[], float]) -> ResponseCache | None:
+    """Whole responses of public queries; None when it is off."""
+    if not settings.response_cache:
+        return None
+    return ResponseCache(
+        max_bytes=settings.response_cache_max_bytes, vary=settings.response_cache_vary, clock=clock
+    )
+
+
+def _operations(settings: Settings, tracer: Tracer) -> Operations:
+    limits = settings.limits
+    return Operations(
+        build_schema(),
+        cache_bytes=settings.document_cache_bytes,
+        planned=settings.planned_execution,
+        tracer=tracer,
+        resolver_spans=settings.resolver_spans,
+        limits=Limits(
+            max_depth=limits.max_depth,
+            max_aliases=limits.max_aliases,
+            max_root_fields=limits.max_root_fields,
+            max_cost=limits.max_cost,
+            default_list_size=limits.default_list_size,
+        ),
+        max_tokens=limits.max_tokens,
+        validation_work=limits.max_validation_work,
+        introspection=settings.http.introspection,
+    )
+
+
+def _authentication(
+    auth: AuthSettings, identity_http: httpx.AsyncClient, wall_clock: Callable[[], float]
+) -> tuple[KeySet | None, Authenticator]:
+    """The bearer-token checks, and the key set the lifespan fetches first (None: no JWKS)."""
+    keys = (
+        KeySet(auth.jwks_url, identity_http, refresh_interval_s=auth.jwks_refresh_s)
+        if auth.jwks_url
+        else None
+    )
+    rules = TokenRules(
+        issuer=auth.issuer,
+        audience=auth.audience,
+        algorithms=auth.algorithms,
+        leeway_s=auth.leeway_s,
+        hs256_secret=auth.hs256_secret or None,
+        roles_claim=auth.roles_claim,
+    )
+    return keys, Authenticator(rules, keys, clock=wall_clock)
+
+
+def _rate_limiter(
+    limits: RateLimitSettings, redis: Redis | None, clock: Callable[[], float]
+) -> RateLimiter | None:
+    """Token buckets per caller, in Redis when there is one; None when rate limits are off."""
+    if not limits.enabled:
+        return None
+    buckets: Buckets = (
+        RedisBuckets(redis, limits.capacity, limits.refill_per_s)
+        if redis is not None
+        else LocalBuckets(limits.capacity, limits.refill_per_s, clock=clock)
+    )
+    return RateLimiter(
+        buckets,
+        trusted_proxies=limits.trusted_proxies,
+        per_operation=limits.cost == "operation",
+    )
+
+
+def _persisted_queries(
+    persisted: PersistedSettings, redis: Redis | None, metrics: Metrics
+) -> tuple[TrustedDocuments | None, PersistedQueries]:
+    """The trusted documents (watched by the lifespan) and the persisted-query lookup."""
+    trusted = (
+        TrustedDocuments(Path(persisted.trusted_documents)) if persisted.trusted_documents else None
+    )
+    return trusted, PersistedQueries(
+        _query_store(persisted, redis, metrics),
+        trusted,
+        safelist=persisted.safelist,
+        count=lambda outcome: metrics.persisted_queries.labels(outcome).inc(),
+    )
+
+
+def _graphiql_page(settings: Settings) -> Callable[[], Response] | None:
+    if not settings.graphiql:
+        return None
+    return graphiql.page(
+        "/graphql",
+        debug=settings.debug,
+        token=settings.graphiql_token,
+    ).response
+
+
+def _session_rules(settings: Settings) -> SessionRules:
+    subscriptions = settings.subscriptions
+    return SessionRules(
+        keepalive_s=subscriptions.keepalive_s,
+        init_timeout_s=subscriptions.init_timeout_s,
+        max_message_bytes=settings.limits.max_body_bytes,
+        max_sockets_per_user=subscriptions.max_sockets_per_user,
+        max_sockets_per_address=subscriptions.max_sockets_per_address,
+    )
+
+
+def _middleware(settings: Settings, lifecycle: Lifecycle, tracer: Tracer) -> list[Middleware]:
+    """Outermost first.
+
+    A middleware that changes a response's headers sends a copy of the message:
+    the message and its header list belong to the response, which may be sent
+    again (tests/unit/bff/test_middleware.py).
+    """
+    compression = settings.compression_min_bytes
+    return [
+        Middleware(LastResort),
+        Middleware(CloseWhileDraining, lifecycle=lifecycle),
+        Middleware(
+            TracingMiddleware,
+            tracer=tracer,
+            routes=TRACED_ROUTES,
+            forward_baggage=settings.tracing.forward_baggage,
+        ),
+        Middleware(SecurityHeaders, tls=bool(settings.http.tls_cert_file)),
+        *cors(settings.http.cors_origins),
+        *([Middleware(Compression, min_bytes=compression)] if compression is not None else []),
+    ]
+
+
+TRACED_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+def _query_store(
+    persisted: PersistedSettings, redis: Redis | None, metrics: Metrics
+) -> QueryStore | None:
+    """Where automatic persisted queries are registered; None when they are off."""
+    if not persisted.apq or persisted.safelist:
+        return None
+    local = LocalQueryStore(persisted.cache_max_bytes)
     if redis is None:
         return local
     return RedisQueryStore(
         redis,
         local,
-        ttl_s=settings.persisted.redis_ttl_s,
+        ttl_s=persisted.redis_ttl_s,
         on_error=lambda action: metrics.redis_errors.labels("persisted_queries", action).inc(),
     )
 
@@ -396,6 +449,11 @@ class Runtime:
     """What lives as long as the app: opened and closed by its lifespan."""
 
     clients: Clients | None = None
+
+    async def close_clients(self) -> None:
+        if self.clients is not None:
+            await self.clients.aclose()
+            self.clients = None
 
     def require_clients(self) -> Clients:
         if self.clients is None:

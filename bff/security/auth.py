@@ -54,10 +54,10 @@ def quoted(value: object) -> str:
 class TokenRules:
     issuer: str
     audience: str
-    algorithms: tuple[str, ...] = ("RS256", "ES256")
-    leeway_s: float = 30.0
+    algorithms: tuple[str, ...]
+    leeway_s: float
+    roles_claim: str
     hs256_secret: str | None = None
-    roles_claim: str = "roles"
 
 
 class KeySet:

@@ -45,12 +45,12 @@ GOING_AWAY = "The server is shutting down"
 
 @dataclass(frozen=True, slots=True)
 class SessionRules:
-    keepalive_s: float = 15.0
+    keepalive_s: float
     """Interval of the server's keep-alive messages; 0: none."""
-    init_timeout_s: float = 3.0
-    max_message_bytes: int = 100_000
-    max_sockets_per_user: int = 10
-    max_sockets_per_address: int = 100
+    init_timeout_s: float
+    max_message_bytes: int
+    max_sockets_per_user: int
+    max_sockets_per_address: int
 
 
 class WebSocketEndpoint:

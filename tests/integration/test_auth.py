@@ -367,7 +367,14 @@ async def test_the_callers_token_goes_downstream_and_client_headers_do_not(bff: 
 
 async def test_a_verified_token_is_taken_on_trust_but_its_expiry_is_checked_on_each_use() -> None:
     secret = "s" * 32
-    rules = TokenRules(issuer=ISSUER, audience=AUDIENCE, leeway_s=30, hs256_secret=secret)
+    rules = TokenRules(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        algorithms=("HS256",),
+        leeway_s=30,
+        roles_claim="roles",
+        hs256_secret=secret,
+    )
     now = [time.time()]
     authenticator = Authenticator(rules, None, clock=lambda: now[0])
     header = f"Bearer {forge({}, key=secret, alg='HS256', kid=None, expires_in_s=60)}"

@@ -287,7 +287,7 @@ async def test_spans_are_exported_over_otlp_http_protobuf() -> None:
     thread.start()
     endpoint = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
     provider = tracer_provider(
-        TracingSettings(exporter="otlp", endpoint=endpoint, service_name="bff-test")
+        TracingSettings(exporter="otlp", traces_endpoint=endpoint, service_name="bff-test")
     )
     try:
         async with running_bff(NO_CACHES, tracer_provider=provider) as bff:

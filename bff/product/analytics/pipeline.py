@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
+from bff.config.settings import ProductSettings
 from bff.product.analytics.aggregates import Aggregates
 from bff.product.analytics.events import Event, JsonObject
 from bff.product.analytics.sinks import Sink
@@ -23,15 +24,19 @@ Claim = Callable[[Sequence[Event]], Awaitable[list[Event]]]
 """Filters a batch before it is written (`SharedExposures.claim`)."""
 
 
+DEFAULTS = ProductSettings()
+"""The declared usage settings (`bff.config.settings`), what the defaults here come from."""
+
+
 class UsagePipeline:
     def __init__(
         self,
         sink: Sink,
         *,
-        max_queue: int = 10_000,
-        batch_size: int = 500,
-        flush_interval_s: float = 1.0,
-        report_interval_s: float = 60.0,
+        max_queue: int = DEFAULTS.usage_queue,
+        batch_size: int = DEFAULTS.usage_batch,
+        flush_interval_s: float = DEFAULTS.usage_flush_s,
+        report_interval_s: float = DEFAULTS.usage_interval_s,
         sample: float = 0.0,
         max_tallies: int = 10_000,
         claim: Claim | None = None,

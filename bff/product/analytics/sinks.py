@@ -17,10 +17,13 @@ import orjson
 import redis
 from redis.asyncio import Redis
 
+from bff.config.settings import ProductSettings
 from bff.product.analytics.events import JsonObject, event_time
 from bff.product.analytics.files import RotatingFile, open_all
 
-DEFAULT_STREAM: Final = "bff:usage"
+DEFAULTS = ProductSettings()
+"""The declared usage settings (`bff.config.settings`), what the defaults here come from."""
+DEFAULT_STREAM: Final = DEFAULTS.usage_stream
 _READ_CHUNK: Final = 1000
 
 
@@ -33,7 +36,13 @@ def _lines(events: Sequence[JsonObject]) -> bytes:
 
 
 class JsonLinesSink:
-    def __init__(self, path: Path, *, max_bytes: int = 64 * 1024 * 1024, keep: int = 4) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_bytes: int = DEFAULTS.usage_file_max_bytes,
+        keep: int = DEFAULTS.usage_file_keep,
+    ) -> None:
         self.file = RotatingFile(path, max_bytes=max_bytes, keep=keep)
 
     async def write(self, events: Sequence[JsonObject]) -> None:
