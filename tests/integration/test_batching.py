@@ -7,15 +7,25 @@ calls are those of one operation (counted by the demo services themselves).
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import shutil
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from bff.cli.main import main
 from bff.contract.examples import PRODUCT_PAGE
 from tests.harness import Harness, running_bff
+from tests.paths import REPO_ROOT
+from tests.sockets import subscribable_bff
+
+CLIENTS = REPO_ROOT / "tests" / "js"
 
 MODERN = {"accept": "application/graphql-response+json"}
 # Cold counts: every read reaches a service, every answer is computed.
@@ -211,3 +221,83 @@ async def test_under_the_safelist_a_batch_runs_only_when_every_entry_is_trusted(
     assert mixed.status_code == 400
     assert _code(mixed.json()) == "PERSISTED_QUERY_REQUIRED"
     assert calls == 0, "nothing of a refused batch runs"
+
+
+@pytest.mark.e2e
+async def test_apollo_batch_http_link_gets_what_separate_requests_get() -> None:
+    node = shutil.which("node")
+    assert node, "Node.js is needed to run Apollo Client (scripts/system-tools installs it)"
+    assert (CLIENTS / "node_modules" / "@apollo" / "client").is_dir(), (
+        "tests/js has no packages: `npm ci --prefix tests/js` (`make pytest` runs it)"
+    )
+    async with subscribable_bff(ON) as stack:
+        separate = [(await _post(stack.http, _page(product_id))).json() for product_id in PRODUCTS]
+        stack.http.reset_calls()
+        await stack.http.query(THREE_PRODUCTS, dict(zip("abc", PRODUCTS, strict=True)))
+        one_operation_calls = stack.http.calls()
+        stack.http.reset_calls()
+        client = await asyncio.create_subprocess_exec(
+            node,
+            str(CLIENTS / "batch.mjs"),
+            f"{stack.bff.url}/graphql",
+            PRODUCT_PAGE.query,
+            *(orjson.dumps({"id": product_id}).decode() for product_id in PRODUCTS),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await client.communicate()
+        batched_calls = stack.http.calls()
+
+    assert client.returncode == 0, err.decode()
+    answer = orjson.loads(out)
+    # One HTTP request carrying the three operations.
+    assert [len(request) for request in answer["requests"]] == [len(PRODUCTS)]
+    assert [result["error"] for result in answer["results"]] == [None] * len(PRODUCTS)
+    # Apollo Client asks for `__typename` too; the rest is what separate requests get.
+    assert [_untyped(result["data"]) for result in answer["results"]] == [
+        page["data"] for page in separate
+    ]
+    assert batched_calls == one_operation_calls
+
+
+def _untyped(value: object) -> object:
+    """`value` without the `__typename` fields a client adds."""
+    if isinstance(value, dict):
+        return {key: _untyped(item) for key, item in value.items() if key != "__typename"}
+    if isinstance(value, list):
+        return [_untyped(item) for item in value]
+    return value
+
+
+async def test_each_entry_is_reported_as_its_own_operation_with_the_batch_size(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    entries = [_page("p1"), {"query": "{ nothing }"}, _page("p2")]
+    with caplog.at_level(logging.INFO, logger="bff.operation"):
+        async with running_bff(ON, tracer_provider=provider) as bff:
+            await _post(bff, entries)
+    provider.shutdown()
+
+    finished = exporter.get_finished_spans()
+    (server,) = [span for span in finished if span.name == "POST /graphql"]
+    operations = sorted(
+        (span for span in finished if span.attributes and "bff.batch.index" in span.attributes),
+        key=lambda span: str(span.attributes["bff.batch.index"] if span.attributes else ""),
+    )
+    assert [span.name for span in operations] == [
+        "query ProductPage",
+        "graphql",
+        "query ProductPage",
+    ]
+    for index, span in enumerate(operations):
+        assert span.parent is not None
+        assert span.parent.span_id == server.context.span_id
+        assert span.attributes is not None
+        assert (span.attributes["bff.batch.size"], span.attributes["bff.batch.index"]) == (3, index)
+    lines = [record for record in caplog.records if record.name == "bff.operation"]
+    fields = [record.fields for record in lines]  # type: ignore[attr-defined]
+    assert sorted(str(entry["outcome"]) for entry in fields) == ["error", "ok", "ok"]
+    assert {entry["batch_size"] for entry in fields} == {3}
