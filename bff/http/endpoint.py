@@ -107,13 +107,7 @@ class GraphQLEndpoint:
             )
             return _json({"errors": [error]}, 406, request_id, {}, JSON)
         if self._in_flight >= self._max_in_flight:
-            # Shed at once: queueing would only make every waiting request late.
-            self._telemetry.metrics.shed.inc()
-            error = request_error(
-                GraphQLError("The server is at capacity: retry in a moment."),
-                ErrorCode.SERVICE_OVERLOADED,
-            )
-            return _json({"errors": [error]}, 503, request_id, {"retry-after": "1"}, media)
+            return self._shed(request_id, media)
         self._in_flight += 1
         detailed = self._debug and request.headers.get("x-bff-debug") == "1"
         client = client_of(request)
@@ -135,9 +129,17 @@ class GraphQLEndpoint:
                         {"errors": list(refusal.errors)}, status, request_id, refusal.headers, media
                     )
             if isinstance(graphql_request, list):
-                return await self._batch(
-                    request, graphql_request, request_id, caller, arrived, media, detailed
-                )
+                # Each entry is an operation in flight: a batch is shed whole if they do not fit.
+                more = len(graphql_request) - 1
+                if self._in_flight + more > self._max_in_flight:
+                    return self._shed(request_id, media)
+                self._in_flight += more
+                try:
+                    return await self._batch(
+                        request, graphql_request, request_id, caller, arrived, media, detailed
+                    )
+                finally:
+                    self._in_flight -= more
             with self._telemetry.operation(
                 request_id=request_id, client=client, detailed=detailed, started=started
             ) as observation:
@@ -156,6 +158,15 @@ class GraphQLEndpoint:
                 return self._response(outcome, request_id, media)
         finally:
             self._in_flight -= 1
+
+    def _shed(self, request_id: str, media: str) -> Response:
+        """At capacity: shed at once, as queueing would only make every waiting request late."""
+        self._telemetry.metrics.shed.inc()
+        error = request_error(
+            GraphQLError("The server is at capacity: retry in a moment."),
+            ErrorCode.SERVICE_OVERLOADED,
+        )
+        return _json({"errors": [error]}, 503, request_id, {"retry-after": "1"}, media)
 
     async def _batch(
         self,

@@ -301,3 +301,14 @@ async def test_each_entry_is_reported_as_its_own_operation_with_the_batch_size(
     fields = [record.fields for record in lines]  # type: ignore[attr-defined]
     assert sorted(str(entry["outcome"]) for entry in fields) == ["error", "ok", "ok"]
     assert {entry["batch_size"] for entry in fields} == {3}
+
+
+async def test_a_batch_counts_each_entry_against_the_in_flight_cap() -> None:
+    async with running_bff({**ON, "BFF_MAX_IN_FLIGHT": "2"}) as bff:
+        fits = await _post(bff, [_page("p1"), _page("p2")])
+        over = await _post(bff, [_page(product_id) for product_id in PRODUCTS])
+
+    assert fits.status_code == 200
+    assert over.status_code == 503
+    assert over.headers["retry-after"] == "1"
+    assert _code(over.json()) == "SERVICE_OVERLOADED"
