@@ -21,7 +21,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from bff.cli.main import main
 from bff.contract.examples import PRODUCT_PAGE
-from tests.harness import Harness, running_bff
+from bff.security.rate_limit import preparation_units
+from tests.harness import Harness, running_bff, signed_in
 from tests.paths import REPO_ROOT
 from tests.sockets import subscribable_bff
 
@@ -312,3 +313,31 @@ async def test_a_batch_counts_each_entry_against_the_in_flight_cap() -> None:
     assert over.status_code == 503
     assert over.headers["retry-after"] == "1"
     assert _code(over.json()) == "SERVICE_OVERLOADED"
+
+
+async def test_each_entry_is_charged_on_its_own_and_refused_in_its_slot_when_over_budget() -> None:
+    cost = await _cost_of()
+    # Each entry pays for preparing the new document first, then tops up to its cost:
+    # the bucket holds two entries' costs and the third's preparation.
+    capacity = 2 * cost + preparation_units(PRODUCT_PAGE.query)
+    assert capacity < 3 * cost
+    limited = {
+        **ON,
+        "BFF_RATE_LIMIT": "true",
+        "BFF_RATE_LIMIT_CAPACITY": str(capacity),
+        "BFF_RATE_LIMIT_REFILL_PER_S": "1",
+    }
+    async with running_bff(limited) as bff:
+        reply = await bff.http.post(
+            "/graphql",
+            json=[_page(product_id) for product_id in PRODUCTS],
+            headers={**MODERN, **signed_in("u4")},
+        )
+
+    assert reply.status_code == 200
+    answers = reply.json()
+    # Two entries fit the bucket; the third, paying its own cost, does not.
+    assert sorted("errors" in answer for answer in answers) == [False, False, True]
+    (refused,) = [answer for answer in answers if "errors" in answer]
+    assert _code(refused) == "RATE_LIMITED"
+    assert "data" not in refused
