@@ -103,9 +103,14 @@ class Observation:
             self._exchanges.append(exchange)
 
     def _stale(self, exchange: Exchange) -> None:
-        """Stale data was served: say which fields carry it, and why."""
+        """Stale data was served: count it, and say which fields carry it."""
         reason = exchange.error or ErrorCode.DOWNSTREAM_ERROR
         self._metrics.stale_served.labels(exchange.service, reason).inc()
+        self.stale_read(exchange)
+
+    def stale_read(self, exchange: Exchange) -> None:
+        """The operation may have read the stale data `exchange` served: which fields, and why."""
+        reason = exchange.error or ErrorCode.DOWNSTREAM_ERROR
         for path in paths_for(exchange.ids):
             self._degraded.setdefault(
                 (path, exchange.service),
@@ -228,11 +233,12 @@ class SharedObserver:
         return current if current is not None else self._observations[0]
 
     def record(self, exchange: Exchange) -> None:
+        current = self._current()
+        current.record(exchange)
         if exchange.source == "stale":
             for observation in self._observations:
-                observation.record(exchange)
-        else:
-            self._current().record(exchange)
+                if observation is not current:
+                    observation.stale_read(exchange)
 
     def batch(self, loader: str, *, keys: int, requested: int) -> AbstractContextManager[object]:
         return self._current().batch(loader, keys=keys, requested=requested)

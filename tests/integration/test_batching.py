@@ -22,7 +22,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from bff.cli.main import main
 from bff.contract.examples import PRODUCT_PAGE
 from bff.security.rate_limit import preparation_units
-from tests.harness import Harness, running_bff, signed_in
+from demo.services import ALL_NAMES, build_services
+from tests.harness import Clock, Harness, running_bff, sample, signed_in
 from tests.paths import REPO_ROOT
 from tests.sockets import subscribable_bff
 
@@ -341,3 +342,34 @@ async def test_each_entry_is_charged_on_its_own_and_refused_in_its_slot_when_ove
     (refused,) = [answer for answer in answers if "errors" in answer]
     assert _code(refused) == "RATE_LIMITED"
     assert "data" not in refused
+
+
+async def test_stale_data_read_through_shared_loaders_marks_every_entry_degraded() -> None:
+    demo = build_services(ALL_NAMES)
+    clock = Clock()
+    pages = [_page("p1"), _page("p2")]
+    env = {"BFF_BATCH_MAX": "5", "BFF_RESPONSE_CACHE": "false"}
+    async with running_bff(env, demo=demo, clock=clock) as bff:
+        fresh = await _post(bff, pages)
+        clock.now += 30  # stock is fresh for 5 s: now 25 s past its expiry
+        demo["inventory"].faults.error_rate = 1.0
+        stale = await _post(bff, pages)
+        metrics = await bff.metrics()
+
+    assert stale.status_code == 200
+    for before, after in zip(fresh.json(), stale.json(), strict=True):
+        assert "errors" not in after
+        assert after["data"] == before["data"]
+        assert after["extensions"]["degraded"] == [
+            {
+                "path": ["product", "stock"],
+                "service": "inventory",
+                "ageSeconds": 30,
+                "reason": "DOWNSTREAM_UNAVAILABLE",
+            }
+        ]
+    # One read of both stocks, counted once.
+    served = sample(
+        metrics, "bff_stale_served_total", service="inventory", reason="DOWNSTREAM_UNAVAILABLE"
+    )
+    assert served == 1
