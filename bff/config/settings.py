@@ -382,6 +382,19 @@ class LimitSettings:
     default_list_size: int = integer(
         "DEFAULT_LIST_SIZE", 10, "list size the cost assumes without a `first`", low=1
     )
+    batch_max: int = integer(
+        "BATCH_MAX",
+        0,
+        "most operations in one batched POST (a JSON array, as Apollo's BatchHttpLink sends); "
+        "0: batches are refused",
+        low=0,
+    )
+    batch_max_cost: int = integer(
+        "BATCH_MAX_COST",
+        20_000,
+        "largest estimated cost of all a batch's operations together",
+        low=1,
+    )
     max_validation_work: int = integer(
         "MAX_VALIDATION_WORK",
         20_000,

@@ -40,7 +40,7 @@ from bff.observability.protections import ResilienceReporter
 from bff.observability.tracing import INSTRUMENTATION, TracingMiddleware
 from bff.observability.tracing import tracer_provider as build_tracer_provider
 from bff.pipeline.lifecycle import CloseWhileDraining, Lifecycle
-from bff.pipeline.observation import Observation, Telemetry
+from bff.pipeline.observation import Observation, SharedObserver, Telemetry
 from bff.product.decisions import ProductDecisions
 from bff.security.auth import Authenticator, KeySet, TokenRules
 from bff.security.http_headers import SecurityHeaders, cors
@@ -49,13 +49,14 @@ from bff.ws.sessions import SessionRules, WebSocketEndpoint
 from bff.ws.subscriptions import Subscriptions
 from clients.cache import SharedCache
 from clients.http import CallScope
+from clients.recording import Recorder
 from clients.registry import Clients, open_clients
 from clients.remote_cache import RemoteCache
 from clients.streams import StreamSlots
 from clients.wire import Wire
 from resolvers.context import Caller, Context
 from resolvers.experiments import Subject
-from resolvers.loaders import build_loaders
+from resolvers.loaders import Loaders, build_loaders
 from schema import build_schema
 
 
@@ -153,22 +154,35 @@ def create_app(
             stack.callback(lifecycle.drain)
             yield
 
+    def scoped_clients(
+        request_id: str, caller: Caller, recorder: Recorder, deadline: float | None
+    ) -> Clients:
+        scope = CallScope(
+            request_id=request_id,
+            caller_id=caller.user_id,
+            authorization=caller.authorization,
+            recorder=recorder,
+            deadline=deadline,
+        )
+        return runtime.require_clients().scoped(scope)
+
+    def make_loaders(
+        request_id: str, caller: Caller, observer: SharedObserver, deadline: float | None
+    ) -> Loaders:
+        """A batch's loaders, shared by its operations."""
+        scoped = scoped_clients(request_id, caller, observer, deadline)
+        return build_loaders(scoped, batching=settings.batching, observer=observer)
+
     def make_context(
         request_id: str,
         caller: Caller,
         observation: Observation,
         deadline: float | None,
         subject: Subject,
+        shared: Loaders | None,
     ) -> Context:
-        scope = CallScope(
-            request_id=request_id,
-            caller_id=caller.user_id,
-            authorization=caller.authorization,
-            recorder=observation,
-            deadline=deadline,
-        )
-        scoped = runtime.require_clients().scoped(scope)
-        loaders = build_loaders(scoped, batching=settings.batching, observer=observation)
+        scoped = scoped_clients(request_id, caller, observation, deadline)
+        loaders = shared or build_loaders(scoped, batching=settings.batching, observer=observation)
         return Context(
             request_id=request_id,
             caller=caller,
@@ -193,6 +207,9 @@ def create_app(
         max_in_flight=settings.resilience.max_in_flight,
         persisted=persisted,
         vary=settings.response_cache_vary,
+        batch_max=settings.limits.batch_max,
+        batch_max_cost=settings.limits.batch_max_cost,
+        make_loaders=make_loaders,
     )
     sockets = WebSocketEndpoint(
         Subscriptions(

@@ -10,6 +10,7 @@ plain text or a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 
@@ -30,11 +31,11 @@ from bff.execution.request import (
 )
 from bff.execution.response_cache import ResponseCache
 from bff.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
-from bff.http.reading import read_request
+from bff.http.reading import Entry, read_request
 from bff.http.statuses import status_of
 from bff.pipeline.admission import refused
 from bff.pipeline.observation import Telemetry
-from bff.pipeline.operation import Answered, ContextFactory, Pipeline, Refused
+from bff.pipeline.operation import Answered, ContextFactory, LoadersFactory, Pipeline, Refused
 from bff.security.auth import AuthenticationFailed, Authenticator
 from bff.security.http_headers import looks_like_csrf
 from bff.security.rate_limit import Charge, RateLimiter
@@ -63,6 +64,9 @@ class GraphQLEndpoint:
         max_in_flight: int,
         persisted: PersistedQueries | None = None,
         vary: tuple[str, ...] = (),
+        batch_max: int = 0,
+        batch_max_cost: int = 0,
+        make_loaders: LoadersFactory | None = None,
     ) -> None:
         self._pipeline = Pipeline(
             operations,
@@ -72,7 +76,10 @@ class GraphQLEndpoint:
             persisted=persisted,
             budget_for=budget_for,
             responses=responses,
+            make_loaders=make_loaders,
         )
+        self._batch_max = batch_max
+        self._batch_max_cost = batch_max_cost
         self._authenticator = authenticator
         self._telemetry = telemetry
         self._graphiql_page = graphiql_page
@@ -100,23 +107,18 @@ class GraphQLEndpoint:
             )
             return _json({"errors": [error]}, 406, request_id, {}, JSON)
         if self._in_flight >= self._max_in_flight:
-            # Shed at once: queueing would only make every waiting request late.
-            self._telemetry.metrics.shed.inc()
-            error = request_error(
-                GraphQLError("The server is at capacity: retry in a moment."),
-                ErrorCode.SERVICE_OVERLOADED,
-            )
-            return _json({"errors": [error]}, 503, request_id, {"retry-after": "1"}, media)
+            return self._shed(request_id, media)
         self._in_flight += 1
         detailed = self._debug and request.headers.get("x-bff-debug") == "1"
         client = client_of(request)
+        started = time.perf_counter()
         try:
-            with self._telemetry.operation(
-                request_id=request_id, client=client, detailed=detailed
-            ) as observation:
-                try:
-                    caller, charge, graphql_request = await self._read(request)
-                except RequestFailure as failed:
+            try:
+                caller, charge, graphql_request = await self._read(request)
+            except RequestFailure as failed:
+                with self._telemetry.operation(
+                    request_id=request_id, client=client, detailed=detailed, started=started
+                ) as observation:
                     # Refused before the pipeline: the statuses are this edge's own.
                     refusal = failed.refusal
                     observation.error_codes.append(refusal.code)
@@ -126,6 +128,21 @@ class GraphQLEndpoint:
                     return _json(
                         {"errors": list(refusal.errors)}, status, request_id, refusal.headers, media
                     )
+            if isinstance(graphql_request, list):
+                # Each entry is an operation in flight: a batch is shed whole if they do not fit.
+                more = len(graphql_request) - 1
+                if self._in_flight + more > self._max_in_flight:
+                    return self._shed(request_id, media)
+                self._in_flight += more
+                try:
+                    return await self._batch(
+                        request, graphql_request, request_id, caller, arrived, media, detailed
+                    )
+                finally:
+                    self._in_flight -= more
+            with self._telemetry.operation(
+                request_id=request_id, client=client, detailed=detailed, started=started
+            ) as observation:
                 outcome = await self._pipeline.execute(
                     graphql_request,
                     request_id=request_id,
@@ -142,7 +159,81 @@ class GraphQLEndpoint:
         finally:
             self._in_flight -= 1
 
-    async def _read(self, request: Request) -> tuple[Caller, Charge, GraphQLRequest]:
+    def _shed(self, request_id: str, media: str) -> Response:
+        """At capacity: shed at once, as queueing would only make every waiting request late."""
+        self._telemetry.metrics.shed.inc()
+        error = request_error(
+            GraphQLError("The server is at capacity: retry in a moment."),
+            ErrorCode.SERVICE_OVERLOADED,
+        )
+        return _json({"errors": [error]}, 503, request_id, {"retry-after": "1"}, media)
+
+    async def _batch(
+        self,
+        request: Request,
+        entries: list[Entry],
+        request_id: str,
+        caller: Caller,
+        arrived: float,
+        media: str,
+        detailed: bool,
+    ) -> Response:
+        """A batch: each entry through the pipeline on its own, concurrently, answered in order.
+
+        An entry refused on its own is answered in its slot, and the batch with 200;
+        a batch refused whole (untrusted under the safelist, over its cost) gets one
+        error body and 400, which a batching client reads as a failure of every entry.
+        """
+        pipeline = self._pipeline
+        batch = pipeline.batch(
+            sum(isinstance(entry, GraphQLRequest) for entry in entries),
+            request_id=request_id,
+            caller=caller,
+            arrived=arrived,
+            max_cost=self._batch_max_cost,
+        )
+        client = client_of(request)
+        peer = request.client.host if request.client else None
+        forwarded_for = request.headers.get("x-forwarded-for")
+
+        async def one(index: int, entry: Entry) -> bytes:
+            with self._telemetry.operation(
+                request_id=request_id, client=client, detailed=detailed
+            ) as observation:
+                observation.batched(len(entries), index)
+                # Each entry pays for itself, on the caller's bucket.
+                charge = pipeline.charge(caller.user_id, peer, forwarded_for)
+                if isinstance(entry, RequestFailure):
+                    observation.error_codes.append(entry.code)
+                    await refused(charge, entry)
+                    return orjson.dumps({"errors": list(entry.refusal.errors)})
+                outcome = await pipeline.execute(
+                    entry,
+                    request_id=request_id,
+                    caller=caller,
+                    charge=charge,
+                    observation=observation,
+                    arrived=arrived,
+                    subject_id=client_id_of(request),
+                    client=client,
+                    headers=request.headers,
+                    check=_batched,
+                    batch=batch,
+                )
+                if isinstance(outcome, Refused):
+                    return orjson.dumps({"errors": list(outcome.refusal.errors)})
+                return outcome.body
+
+        bodies = await asyncio.gather(*(one(index, entry) for index, entry in enumerate(entries)))
+        if batch.refusal is not None:
+            refusal = batch.refusal.refusal
+            return _json({"errors": list(refusal.errors)}, 400, request_id, refusal.headers, media)
+        # Entries' policies are not merged: a batch is a POST, which shared caches do not keep.
+        return _json_bytes(
+            b"[" + b",".join(bodies) + b"]", 200, request_id, {"cache-control": "no-store"}, media
+        )
+
+    async def _read(self, request: Request) -> tuple[Caller, Charge, GraphQLRequest | list[Entry]]:
         """Who sends the request, its charge, and the GraphQL request it carries."""
         peer = request.client.host if request.client else None
         forwarded_for = request.headers.get("x-forwarded-for")
@@ -159,7 +250,7 @@ class GraphQLEndpoint:
                     "header.",
                     legacy_status=400,
                 )
-            graphql_request = await read_request(request, self._max_body_bytes)
+            graphql_request = await read_request(request, self._max_body_bytes, self._batch_max)
         except RequestFailure as failed:
             await refused(charge, failed)
             raise
@@ -209,6 +300,17 @@ def _query_only(prepared: Prepared) -> None:
 
 def _any(prepared: Prepared) -> None:
     """POST runs any operation HTTP serves."""
+
+
+def _batched(prepared: Prepared) -> None:
+    """A batch runs queries and mutations: a subscription needs a stream of its own."""
+    if prepared.operation_type == OperationType.SUBSCRIPTION:
+        raise failure(
+            400,
+            ErrorCode.BAD_REQUEST,
+            "Subscriptions are not served in a batch: subscribe over the WebSocket "
+            "(graphql-transport-ws).",
+        )
 
 
 def _wants_graphiql(request: Request) -> bool:

@@ -18,12 +18,18 @@ from bff.execution.errors import RequestFailure
 from bff.execution.request import GraphQLRequest, failure
 from clients.errors import ErrorCode
 
+Entry = GraphQLRequest | RequestFailure
+"""One operation of a batch: its request, or why it is not one (answered in its slot)."""
 
-async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
+
+async def read_request(
+    request: Request, max_bytes: int, batch_max: int = 0
+) -> GraphQLRequest | list[Entry]:
     """The GraphQL request a GET query string or a JSON POST body carries.
 
     A body (or query string) over `max_bytes` is refused before it is read
-    further, let alone parsed.
+    further, let alone parsed. A POST body that is a JSON array is a batch: its
+    entries, when `batch_max` allows that many (0 refuses every batch).
     """
     if request.method == "GET":
         if len(request.scope["query_string"]) > max_bytes:
@@ -60,12 +66,10 @@ async def read_request(request: Request, max_bytes: int) -> GraphQLRequest:
                 f"The request body is not valid JSON: {error}.",
                 legacy_status=400,
             ) from None
+        if isinstance(decoded, list):
+            return _batch(decoded, batch_max)
         if not isinstance(decoded, dict):
-            raise failure(
-                400,
-                ErrorCode.BAD_REQUEST,
-                "The request body must be a JSON object (batches are not served).",
-            )
+            raise failure(400, ErrorCode.BAD_REQUEST, "The request body must be a JSON object.")
         fields = decoded
     else:
         raise failure(
@@ -98,6 +102,44 @@ def _too_large(max_bytes: int) -> RequestFailure:
         extensions={"limit": "body bytes", "maximum": max_bytes},
     )
     return RequestFailure(413, ErrorCode.REQUEST_TOO_LARGE, [error])
+
+
+def _batch(decoded: list[object], batch_max: int) -> list[Entry]:
+    """A batch's entries; the batch is refused whole when batching is off, or it is
+    empty or over `batch_max`, with 400 whatever the media type: its body is not the
+    array a batching client reads."""
+    if batch_max == 0:
+        raise failure(
+            400,
+            ErrorCode.BAD_REQUEST,
+            "Batches are not served: send one operation as a JSON object, or turn batching "
+            "on with BFF_BATCH_MAX (the most operations one batch may hold).",
+            legacy_status=400,
+        )
+    if not decoded:
+        raise failure(
+            400, ErrorCode.BAD_REQUEST, "The batch holds no operations.", legacy_status=400
+        )
+    if len(decoded) > batch_max:
+        error = GraphQLError(
+            f"The batch holds {len(decoded)} operations, over the limit of {batch_max} (set by "
+            "BFF_BATCH_MAX): send fewer in one request.",
+            extensions={"limit": "batch size", "measured": len(decoded), "maximum": batch_max},
+        )
+        raise RequestFailure(400, ErrorCode.BATCH_LIMIT_EXCEEDED, [error], legacy_status=400)
+    return [_entry(fields) for fields in decoded]
+
+
+def _entry(fields: object) -> Entry:
+    """One entry of a batch; a malformed one is refused in its own slot."""
+    if not isinstance(fields, dict):
+        return failure(
+            400, ErrorCode.BAD_REQUEST, "Each operation of a batch must be a JSON object."
+        )
+    try:
+        return _validated(fields)
+    except RequestFailure as failed:
+        return failed
 
 
 def _validated(fields: Mapping[str, object]) -> GraphQLRequest:

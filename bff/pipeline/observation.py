@@ -15,7 +15,8 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 
 from opentelemetry.context import attach, detach
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, format_span_id, format_trace_id
@@ -39,8 +40,16 @@ N_PLUS_ONE = 5
 class Observation:
     """What one operation did; a `Recorder` and a `LoaderObserver`."""
 
-    def __init__(self, tracer: Tracer, metrics: Metrics, span: Span, *, detailed: bool) -> None:
-        self.started = time.perf_counter()
+    def __init__(
+        self,
+        tracer: Tracer,
+        metrics: Metrics,
+        span: Span,
+        *,
+        detailed: bool,
+        started: float | None = None,
+    ) -> None:
+        self.started = time.perf_counter() if started is None else started
         self.span = span
         self.detailed = detailed
         self.network_calls = 0
@@ -63,6 +72,14 @@ class Observation:
         self._degraded: dict[tuple[tuple[str | int, ...], str], dict[str, object]] = {}
         self._memo_hits: Counter[str] = Counter()
         self._cached_batches: list[str] = []
+        self.batch_size: int | None = None
+        """How many operations the batched request that carried this one held; None: not batched."""
+
+    def batched(self, size: int, index: int) -> None:
+        """The operation is entry `index` of a batch of `size`."""
+        self.batch_size = size
+        self.span.set_attribute("bff.batch.size", size)
+        self.span.set_attribute("bff.batch.index", index)
 
     def named(self, prepared: Prepared) -> None:
         """The document is known: name the span as the GraphQL conventions say."""
@@ -86,9 +103,14 @@ class Observation:
             self._exchanges.append(exchange)
 
     def _stale(self, exchange: Exchange) -> None:
-        """Stale data was served: say which fields carry it, and why."""
+        """Stale data was served: count it, and say which fields carry it."""
         reason = exchange.error or ErrorCode.DOWNSTREAM_ERROR
         self._metrics.stale_served.labels(exchange.service, reason).inc()
+        self.stale_read(exchange)
+
+    def stale_read(self, exchange: Exchange) -> None:
+        """The operation may have read the stale data `exchange` served: which fields, and why."""
+        reason = exchange.error or ErrorCode.DOWNSTREAM_ERROR
         for path in paths_for(exchange.ids):
             self._degraded.setdefault(
                 (path, exchange.service),
@@ -184,6 +206,47 @@ class Observation:
         ]
 
 
+_OBSERVING: ContextVar[Observation | None] = ContextVar("bff_observing", default=None)
+"""The observation of the batched operation whose task is running."""
+
+
+class SharedObserver:
+    """Observes the loaders a batch's operations share, for the operations themselves.
+
+    A report goes to the operation whose task made it: a memo hit to the one that
+    loaded, a loader batch and its downstream calls to the one whose load opened
+    it (its span sits under that operation's). Stale data goes to every operation
+    of the batch, since any of them may have read it: each is marked degraded and
+    none is cached.
+    """
+
+    def __init__(self) -> None:
+        self._observations: list[Observation] = []
+
+    def join(self, observation: Observation) -> None:
+        """`observation`'s operation runs in this task, on the shared loaders."""
+        self._observations.append(observation)
+        _OBSERVING.set(observation)
+
+    def _current(self) -> Observation:
+        current = _OBSERVING.get()
+        return current if current is not None else self._observations[0]
+
+    def record(self, exchange: Exchange) -> None:
+        current = self._current()
+        current.record(exchange)
+        if exchange.source == "stale":
+            for observation in self._observations:
+                if observation is not current:
+                    observation.stale_read(exchange)
+
+    def batch(self, loader: str, *, keys: int, requested: int) -> AbstractContextManager[object]:
+        return self._current().batch(loader, keys=keys, requested=requested)
+
+    def memo_hit(self, loader: str) -> None:
+        self._current().memo_hit(loader)
+
+
 class Telemetry:
     """Process-wide: the tracer and the metrics every operation reports to."""
 
@@ -196,11 +259,20 @@ class Telemetry:
 
     @contextmanager
     def operation(
-        self, *, request_id: str, client: tuple[str, str], detailed: bool
+        self,
+        *,
+        request_id: str,
+        client: tuple[str, str],
+        detailed: bool,
+        started: float | None = None,
     ) -> Iterator[Observation]:
+        """One operation's observation; `started` (`time.perf_counter()`) when it began
+        before its span, as when its request was read first."""
         self.metrics.in_flight.inc()
         with self.tracer.start_as_current_span("graphql", kind=SpanKind.INTERNAL) as span:
-            observation = Observation(self.tracer, self.metrics, span, detailed=detailed)
+            observation = Observation(
+                self.tracer, self.metrics, span, detailed=detailed, started=started
+            )
             try:
                 yield observation
             finally:
@@ -307,6 +379,11 @@ class Telemetry:
                     "degraded_fields": len(observation.degraded),
                     "outcome": observation.outcome,
                     "error_codes": sorted(set(observation.error_codes)),
+                    **(
+                        {"batch_size": observation.batch_size}
+                        if observation.batch_size is not None
+                        else {}
+                    ),
                 }
             },
         )

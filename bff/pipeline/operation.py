@@ -24,16 +24,24 @@ from bff.execution.operations import Operations, Prepared
 from bff.execution.request import GraphQLRequest
 from bff.execution.response_cache import ResponseCache
 from bff.pipeline.admission import admit, refused
-from bff.pipeline.observation import Observation, Telemetry
+from bff.pipeline.batch import Batch
+from bff.pipeline.observation import Observation, SharedObserver, Telemetry
 from bff.security.rate_limit import FREE, Charge, RateLimiter
 from clients.errors import ErrorCode
 from resolvers.context import Caller, Context
 from resolvers.experiments import Subject
+from resolvers.loaders import Loaders
 
-ContextFactory = Callable[[str, Caller, Observation, float | None, Subject], Context]
+ContextFactory = Callable[
+    [str, Caller, Observation, float | None, Subject, Loaders | None], Context
+]
 """Builds the per-operation context from the request id, the caller, its observation,
-its deadline (`time.monotonic()` by which it must be answered, None for none) and
-who it is for experiments."""
+its deadline (`time.monotonic()` by which it must be answered, None for none), who
+it is for experiments, and the loaders it shares with a batch (None: its own)."""
+
+LoadersFactory = Callable[[str, Caller, SharedObserver, float | None], Loaders]
+"""Builds a batch's shared loaders from the request id, the caller, the observer of
+the batch's operations and the batch's deadline."""
 
 Check = Callable[[Prepared], None]
 """A transport's own rule on the admitted operation (say, GET runs queries only):
@@ -85,6 +93,7 @@ class Pipeline:
         persisted: PersistedQueries | None = None,
         budget_for: Callable[[str | None], float] = lambda name: 2.5,
         responses: ResponseCache | None = None,
+        make_loaders: LoadersFactory | None = None,
     ) -> None:
         self.operations = operations
         self.telemetry = telemetry
@@ -93,6 +102,7 @@ class Pipeline:
         self._persisted = persisted or PersistedQueries(None)
         self._budget_for = budget_for
         self._responses = responses
+        self._make_loaders = make_loaders
 
     def charge(self, user_id: str | None, peer: str | None, forwarded_for: str | None) -> Charge:
         """The request's charge on its caller's bucket: the address's while nobody is known."""
@@ -113,6 +123,44 @@ class Pipeline:
         check(prepared)
         return prepared
 
+    def batch(
+        self, operations: int, *, request_id: str, caller: Caller, arrived: float, max_cost: int
+    ) -> Batch:
+        """A batch of `operations` to run together (`bff.pipeline.batch`)."""
+        make_loaders = self._make_loaders
+        if make_loaders is None:
+            raise RuntimeError("this pipeline serves no batches: it was given no loaders factory")
+
+        def open_loaders(observer: SharedObserver, deadline: float | None) -> Loaders:
+            return make_loaders(request_id, caller, observer, deadline)
+
+        return Batch(
+            operations,
+            max_cost=max_cost,
+            arrived=arrived,
+            budget_for=self._budget_for,
+            open_loaders=open_loaders,
+        )
+
+    async def _admitted(
+        self,
+        request: GraphQLRequest,
+        charge: Charge,
+        observation: Observation,
+        check: Check,
+        batch: Batch | None,
+    ) -> tuple[Prepared, Loaders | None]:
+        """The prepared operation, and the loaders its batch shares (None out of a batch)."""
+        if batch is None:
+            return await self.admit(request, charge, observation, check), None
+        batch.observer.join(observation)
+        try:
+            prepared = await self.admit(request, charge, observation, check)
+        except BaseException as error:
+            batch.left(error)
+            raise
+        return prepared, await batch.admitted(prepared)
+
     async def execute(
         self,
         request: GraphQLRequest,
@@ -126,10 +174,15 @@ class Pipeline:
         client: tuple[str, str],
         headers: Mapping[str, str],
         check: Check,
+        batch: Batch | None = None,
     ) -> Answered | Refused:
-        """Admit, answer from the response cache or execute, and shape the body."""
+        """Admit, answer from the response cache or execute, and shape the body.
+
+        An operation of a `batch` waits, once admitted, for the batch's decision,
+        and runs on the loaders the batch shares.
+        """
         try:
-            prepared = await self.admit(request, charge, observation, check)
+            prepared, loaders = await self._admitted(request, charge, observation, check, batch)
             policy = prepared.policy
             cache_key = None
             responses = self._responses
@@ -144,7 +197,9 @@ class Pipeline:
                     return Answered(stored.body, policy, age)
             deadline = arrived + self._budget_for(prepared.operation_name)
             subject = Subject(caller.user_id or subject_id, *client)
-            context = self._make_context(request_id, caller, observation, deadline, subject)
+            context = self._make_context(
+                request_id, caller, observation, deadline, subject, loaders
+            )
             with self.telemetry.tracer.start_as_current_span("graphql.execute"):
                 result = await self.operations.execute(prepared, request.variables, context)
         except RequestFailure as failed:
@@ -179,9 +234,9 @@ class Pipeline:
 
             def event_context() -> Context:
                 deadline = time.monotonic() + budget
-                return make_context(request_id, caller, observation, deadline, subject)
+                return make_context(request_id, caller, observation, deadline, subject, None)
 
-            context = make_context(request_id, caller, observation, None, subject)
+            context = make_context(request_id, caller, observation, None, subject, None)
             stream = await self.operations.subscribe(
                 prepared, request.variables, context, event_context
             )

@@ -38,7 +38,8 @@ async def test_get_refuses_mutations(bff: Harness) -> None:
     [
         (b"{not json", "application/json", 400, "BAD_REQUEST", "not valid JSON"),
         (b"", "application/json", 400, "BAD_REQUEST", "body is empty"),
-        (b"[]", "application/json", 400, "BAD_REQUEST", "must be a JSON object"),
+        (b"3", "application/json", 400, "BAD_REQUEST", "must be a JSON object"),
+        (b"[]", "application/json", 400, "BAD_REQUEST", "turn batching on with BFF_BATCH_MAX"),
         (b'{"query": 3}', "application/json", 400, "BAD_REQUEST", "`query` must be a string"),
         (b'{"variables": {}}', "application/json", 400, "BAD_REQUEST", "no `query` string"),
         (
@@ -123,8 +124,12 @@ async def test_malformed_requests_get_coded_errors(
     assert modern.status_code == status
     assert modern.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
     # Legacy clients read errors from 200 responses only; HTTP-level refusals keep their
-    # status, and so does a body that is not JSON at all (GraphQL over HTTP, for both types).
-    not_graphql = status != 400 or message == "not valid JSON"
+    # status, and so does a body that is not JSON at all (GraphQL over HTTP, for both types)
+    # and a batch refused whole (its body is not the array a batching client reads).
+    not_graphql = status != 400 or message in (
+        "not valid JSON",
+        "turn batching on with BFF_BATCH_MAX",
+    )
     assert legacy.status_code == (status if not_graphql else 200)
     assert legacy.headers["content-type"] == "application/json; charset=utf-8"
     for response in (modern, legacy):
