@@ -51,6 +51,12 @@ CASES: list[tuple[str, str, dict[str, object]]] = [
         "query ($d: Boolean!) { item(id: 1) { id ... @defer(if: $d) { name } } }",
         {"d": False},
     ),
+    (
+        "defer if variable true",
+        "query ($d: Boolean!) { item(id: 1) { id ...F @defer(if: $d) } }"
+        " fragment F on Item { name }",
+        {"d": True},
+    ),
     ("error in deferred", '{ item(id: 3) { id ... @defer(label: "e") { flaky maybe } } }', {}),
     ("null out of deferred", "{ item(id: 2) { id ... @defer { maybe required } } }", {}),
     ("null out of deferred items", "{ items(ids: [1, 3]) { id ... @defer { name } } }", {}),
