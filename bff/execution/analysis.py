@@ -37,6 +37,9 @@ from bff.execution.cache_policy import CachePolicies, CachePolicy
 from bff.execution.coordinates import CoordinateCollector
 from bff.execution.deprecation import deprecated_among
 
+_PLANNED_DIRECTIVES = frozenset({"skip", "include", "defer", "stream"})
+"""Directives whose variable arguments shape an execution plan (`bff.execution.plan`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
@@ -46,13 +49,16 @@ class Analysis:
     plannable: bool
     """False for what only graphql-core runs: mutations, subscriptions, introspection."""
     conditions: tuple[str, ...]
-    """Variables that decide an `@skip` or `@include`: a plan is made per their values."""
+    """Variables that decide an `@skip`, `@include`, `@defer` or `@stream` (its `if` or
+    `initialCount`): a plan is made per their values."""
     personal_variables: frozenset[str]
     """Variables feeding `@personalData` arguments: errors never echo their values."""
     coordinates: tuple[str, ...]
     """The schema coordinates the operation uses (`bff.execution.coordinates`)."""
     deprecated: Mapping[str, str]
     """Deprecated coordinates among them, and why."""
+    incremental: bool = False
+    """Whether the operation reaches a `@defer` or `@stream` (`bff.execution.incremental`)."""
 
 
 def analyse(
@@ -78,6 +84,7 @@ def analyse(
         personal_variables=frozenset(walker.personal_variables),
         coordinates=coordinates,
         deprecated=deprecated_among(deprecations, coordinates),
+        incremental=any(found.incremental for found in reached),
     )
 
 
@@ -89,6 +96,7 @@ class _Found:
     spreads: set[str] = field(default_factory=set)
     conditions: set[str] = field(default_factory=set)
     introspection: bool = False
+    incremental: bool = False
 
 
 def _reached(
@@ -168,7 +176,10 @@ class _Walker(Visitor):
         on_selection = ancestors and isinstance(
             ancestors[-1], FieldNode | InlineFragmentNode | FragmentSpreadNode
         )
-        if on_selection and node.name.value in ("skip", "include"):
+        name = node.name.value
+        if on_selection and name in _PLANNED_DIRECTIVES:
+            if name in ("defer", "stream"):
+                self._current.incremental = True
             for argument in node.arguments or ():
                 if isinstance(argument.value, VariableNode):
                     self._current.conditions.add(argument.value.name.value)

@@ -46,6 +46,9 @@ class _Failed:
         self.error = error
 
 
+_Settling = list[tuple[int, Coroutine[Any, Any, list[object]]]]
+"""Fields of a level still being resolved: their place among the level's trees, and their wait."""
+
 _ERRORED = object()
 """A field whose error is already recorded: null, without a second error."""
 _PROPAGATE = object()
@@ -91,8 +94,17 @@ class PlannedExecution:
         return root.result
 
     async def _execute(self, plan: ObjectPlan, objects: list[_Object]) -> None:
+        trees, settling = self._start(plan, objects)
+        if settling:
+            await self._join(trees, settling)
+        self._assemble(plan, objects, trees)
+
+    def _start(
+        self, plan: ObjectPlan, objects: list[_Object]
+    ) -> tuple[list[list[object]], _Settling]:
+        """Resolve every field of a level, at once: the trees done, and the fields to wait for."""
         trees: list[list[object]] = []
-        settling: list[tuple[int, Coroutine[Any, Any, list[object]]]] = []
+        settling: _Settling = []
         for field in plan.fields:
             column = self._resolve(plan, field, objects)
             if column.pending:
@@ -107,17 +119,18 @@ class PlannedExecution:
             else:
                 trees.append([])
                 settling.append((len(trees) - 1, self._settle(field, column, objects)))
-        if settling:
-            # The fields go on independently, each in a task of its own.
-            fields = Column([None] * len(settling), self._loop)
-            for index, (_, settle) in enumerate(settling):
-                fields.start(index, settle, copy_context())
-            await fields.settled()
-            for (position, _), tree in zip(settling, fields.values, strict=True):
-                if isinstance(tree, BaseException):
-                    raise tree
-                trees[position] = cast(list[object], tree)
-        self._assemble(plan, objects, trees)
+        return trees, settling
+
+    async def _join(self, trees: list[list[object]], settling: _Settling) -> None:
+        """Wait for the fields `_start` left running, each going on in a task of its own."""
+        fields = Column([None] * len(settling), self._loop)
+        for index, (_, settle) in enumerate(settling):
+            fields.start(index, settle, copy_context())
+        await fields.settled()
+        for (position, _), tree in zip(settling, fields.values, strict=True):
+            if isinstance(tree, BaseException):
+                raise tree
+            trees[position] = cast(list[object], tree)
 
     def _run_static(self, plan: ObjectPlan, objects: list[_Object]) -> None:
         """`_execute` for a plan whose every field is read off its object (`plan.static`)."""

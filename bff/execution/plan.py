@@ -1,7 +1,9 @@
 """Execution plans: what a validated query asks of each type, worked out once.
 
 `bff.execution.executor` runs plans; `plannable` tells which operations it can
-run (see docs/execution.md, Execution plans).
+run (see docs/execution.md, Execution plans). An ordinary plan answers `@defer`
+fragments inline and `@stream` lists whole; a plan built with `incremental=True`
+keeps them apart, for `bff.execution.incremental` to deliver later.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from graphql import (
     GraphQLSchema,
     GraphQLString,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
     SelectionNode,
     SelectionSetNode,
+    StringValueNode,
+    ValueNode,
     VariableNode,
     get_named_type,
     is_leaf_type,
@@ -76,6 +81,14 @@ def shape_of(type_: GraphQLOutputType) -> Shape:
 
 
 @dataclass(frozen=True, slots=True)
+class Stream:
+    """A field's `@stream`: its first `initial_count` items go in the parent's payload."""
+
+    label: str | None
+    initial_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class FieldPlan:
     key: str
     name: str
@@ -96,6 +109,8 @@ class FieldPlan:
     """None for `__typename`."""
     batch: BatchForm | None = None
     """The resolver's batch form (`schema.batching`), for `Resolution.BATCH`."""
+    stream: Stream | None = None
+    """Its active `@stream`, in incremental plans only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +119,16 @@ class ObjectPlan:
     fields: tuple[FieldPlan, ...]
     static: bool = False
     """Every field is read off its object, all the way down: nothing to wait for."""
+    deferred: tuple[Deferred, ...] = ()
+    """Its active `@defer` fragments, in incremental plans only."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A `@defer` fragment: every field it selects, on the same objects, in a payload of its own."""
+
+    label: str | None
+    plan: ObjectPlan
 
 
 def build_plan(
@@ -111,10 +136,18 @@ def build_plan(
     document: DocumentNode,
     operation: OperationDefinitionNode,
     conditions: Mapping[str, object],
+    *,
+    incremental: bool = False,
 ) -> ObjectPlan:
+    """The plan for `operation`, given the values of the variables its directives name.
+
+    With `incremental`, active `@defer` fragments and `@stream` fields are kept
+    apart (`ObjectPlan.deferred`, `FieldPlan.stream`); otherwise they are
+    answered inline, as a client that did not ask for increments expects.
+    """
     root = schema.query_type
     assert root is not None
-    builder = _Builder(schema, _fragments(document), conditions)
+    builder = _Builder(schema, _fragments(document), conditions, incremental)
     return builder.object_plan(root, [operation.selection_set])
 
 
@@ -124,27 +157,37 @@ class _Builder:
         schema: GraphQLSchema,
         fragments: Mapping[str, FragmentDefinitionNode],
         conditions: Mapping[str, object],
+        incremental: bool = False,
     ) -> None:
         self._schema = schema
         self._fragments = fragments
         self._conditions = conditions
+        self._incremental = incremental
 
     def object_plan(
         self, type_: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
     ) -> ObjectPlan:
         grouped: dict[str, list[FieldNode]] = {}
+        later: list[tuple[str | None, SelectionSetNode]] = []
         for selection_set in selection_sets:
-            self._collect(selection_set, grouped)
+            self._collect(selection_set, grouped, later)
         fields = tuple(self._field(type_, key, nodes) for key, nodes in grouped.items())
-        static = all(
+        deferred = tuple(
+            Deferred(label, self.object_plan(type_, [selection_set]))
+            for label, selection_set in later
+        )
+        static = not deferred and all(
             field.resolution in (Resolution.ATTRIBUTE, Resolution.TYPENAME)
             and (field.child is None or field.child.static)
             for field in fields
         )
-        return ObjectPlan(type_, fields, static)
+        return ObjectPlan(type_, fields, static, deferred)
 
     def _collect(
-        self, selection_set: SelectionSetNode, grouped: dict[str, list[FieldNode]]
+        self,
+        selection_set: SelectionSetNode,
+        grouped: dict[str, list[FieldNode]],
+        later: list[tuple[str | None, SelectionSetNode]],
     ) -> None:
         for selection in selection_set.selections:
             if not self._included(selection):
@@ -152,11 +195,41 @@ class _Builder:
             if isinstance(selection, FieldNode):
                 key = selection.alias.value if selection.alias else selection.name.value
                 grouped.setdefault(key, []).append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                self._collect(selection.selection_set, grouped)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                fragment_set = selection.selection_set
             elif isinstance(selection, FragmentSpreadNode):
-                fragment = self._fragments[selection.name.value]
-                self._collect(fragment.selection_set, grouped)
+                fragment_set = self._fragments[selection.name.value].selection_set
+            else:
+                continue
+            defer = self._directive(selection, "defer") if self._incremental else None
+            if defer is not None:
+                later.append((_string(defer.get("label")), fragment_set))
+            else:
+                self._collect(fragment_set, grouped, later)
+
+    def _directive(self, node: SelectionNode, name: str) -> dict[str, object] | None:
+        """An active `@defer` or `@stream` on `node`: its arguments' values, else None."""
+        for directive in node.directives or ():
+            if directive.name.value != name:
+                continue
+            arguments = {
+                argument.name.value: self._value(argument.value)
+                for argument in directive.arguments or ()
+            }
+            return arguments if arguments.get("if", True) is not False else None
+        return None
+
+    def _value(self, value: ValueNode) -> object:
+        if isinstance(value, VariableNode):
+            return self._conditions.get(value.name.value)
+        if isinstance(value, BooleanValueNode):
+            return value.value
+        if isinstance(value, IntValueNode):
+            return int(value.value)
+        if isinstance(value, StringValueNode):
+            return value.value
+        return None
 
     def _included(self, node: SelectionNode) -> bool:
         # The schema has object types only, so a validated fragment always applies.
@@ -203,6 +276,12 @@ class _Builder:
         strawberry_field = definition.extensions.get("strawberry-definition")
         resolution, method, takes_info = _resolution(strawberry_field)
         batch = batch_form(method) if resolution is Resolution.METHOD else None
+        stream = None
+        if self._incremental:
+            found = self._directive(nodes[0], "stream")
+            if found is not None:
+                count = found.get("initialCount", 0)
+                stream = Stream(_string(found.get("label")), count if type(count) is int else 0)
         return FieldPlan(
             key=key,
             name=name,
@@ -219,7 +298,12 @@ class _Builder:
             child=child,
             shape=shape_of(definition.type),
             batch=batch,
+            stream=stream,
         )
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _passthrough(type_: GraphQLLeafType) -> type | None:

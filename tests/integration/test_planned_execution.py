@@ -3,7 +3,8 @@
 Two tiers: the BFF's own schema over the demo services, and a small schema
 built here to reach what the BFF's schema cannot (null propagation through
 non-null lists and objects, failing and wrongly typed resolvers, permission
-classes, enum and input arguments).
+classes, enum and input arguments). The small schema has `@defer` and
+`@stream` enabled, for `tests/integration/test_planned_incremental.py`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from enum import Enum
 import pytest
 import strawberry
 from graphql import ExecutionResult, get_operation_ast, get_variable_values, parse
+from strawberry.schema.config import StrawberryConfig
 
 from bff.contract.examples import REFERENCE_OPERATIONS
 from bff.execution.analysis import analyse
@@ -141,12 +143,37 @@ class Item:
     async def child(self, info: strawberry.Info) -> Item | None:
         return Item(id=self.id * 10) if self.id < 10 else None
 
+    @strawberry.field
+    async def flaky(self) -> str | None:
+        await asyncio.sleep(0)
+        if self.id == 3:
+            raise ValueError("item 3 is flaky")
+        return f"steady {self.id}"
+
+    @strawberry.field
+    async def friend(self, info: strawberry.Info) -> Item | None:
+        """Through the request's loader, when the context has one (`Friends`)."""
+        friends = getattr(info.context, "friends", None)
+        return None if friends is None else await friends.load(self.id)
+
+    @strawberry.field
+    async def later(self, info: strawberry.Info) -> str:
+        """Answers once the context's `release` event is set, when it has one."""
+        release = getattr(info.context, "release", None)
+        if release is not None:
+            await release.wait()
+        return f"later {self.id}"
+
 
 @strawberry.type
 class Root:
     @strawberry.field
     def items(self, ids: list[int]) -> list[Item]:
         return [Item(id=i) for i in ids]
+
+    @strawberry.field
+    def item(self, id: int) -> Item | None:
+        return Item(id=id)
 
     @strawberry.field
     def strict_items(self, ids: list[int]) -> list[Item] | None:
@@ -186,7 +213,9 @@ class Root:
         return 1
 
 
-SCHEMA = strawberry.Schema(query=Root)
+SCHEMA = strawberry.Schema(
+    query=Root, config=StrawberryConfig(enable_experimental_incremental_execution=True)
+)
 
 EDGE_CASES = [
     ("{ items(ids: [1, 2, 4]) { id maybe required } }", {}),

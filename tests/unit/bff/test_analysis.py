@@ -86,3 +86,17 @@ def test_reach_and_whole_document() -> None:
     assert other.conditions == ()
     assert other.policy == NOT_CACHEABLE
     assert other.personal_variables == frozenset({"id"})
+
+
+def test_defer_and_stream_are_planned_per_their_variables() -> None:
+    """`@defer`/`@stream` keep a query plannable; their variables shape its plans."""
+    deferred = _analysis(
+        "query ($d: Boolean!, $n: Int!) { product(id: 1) { name ...Later @defer(if: $d) } }"
+        " fragment Later on Product { reviews(first: 2) @stream(initialCount: $n) { rating } }",
+        None,
+    )
+    assert deferred.plannable
+    assert deferred.incremental
+    assert deferred.conditions == ("d", "n")
+    ordinary = _analysis("{ product(id: 1) { name } } fragment F on Product { id @defer }", None)
+    assert not ordinary.incremental  # only in a fragment the operation does not reach
