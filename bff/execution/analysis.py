@@ -44,7 +44,10 @@ class Analysis:
 
     policy: CachePolicy
     plannable: bool
-    """False for what only graphql-core runs: mutations, subscriptions, introspection."""
+    """False for what only graphql-core runs: mutations, subscriptions, introspection,
+    incremental delivery."""
+    incremental: bool
+    """The operation reaches a `@defer` or `@stream`: it may be answered in parts."""
     conditions: tuple[str, ...]
     """Variables that decide an `@skip` or `@include`: a plan is made per their values."""
     personal_variables: frozenset[str]
@@ -70,10 +73,13 @@ def analyse(
     visit(document, TypeInfoVisitor(type_info, walker))
     reached = _reached(walker.definitions, operation)
     coordinates = tuple(sorted(set().union(*(found.coordinates for found in reached))))
+    incremental = any(found.incremental for found in reached)
     return Analysis(
         policy=walker.tally.policy(operation.operation),
         plannable=operation.operation == OperationType.QUERY
+        and not incremental
         and not any(found.introspection for found in reached),
+        incremental=incremental,
         conditions=tuple(sorted(set().union(*(found.conditions for found in reached)))),
         personal_variables=frozenset(walker.personal_variables),
         coordinates=coordinates,
@@ -89,6 +95,7 @@ class _Found:
     spreads: set[str] = field(default_factory=set)
     conditions: set[str] = field(default_factory=set)
     introspection: bool = False
+    incremental: bool = False
 
 
 def _reached(
@@ -168,6 +175,8 @@ class _Walker(Visitor):
         on_selection = ancestors and isinstance(
             ancestors[-1], FieldNode | InlineFragmentNode | FragmentSpreadNode
         )
+        if on_selection and node.name.value in ("defer", "stream"):
+            self._current.incremental = True
         if on_selection and node.name.value in ("skip", "include"):
             for argument in node.arguments or ():
                 if isinstance(argument.value, VariableNode):
