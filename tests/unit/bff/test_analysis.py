@@ -47,6 +47,7 @@ def _analysis(query: str, name: str | None) -> Analysis:
         ("ProductPage", CachePolicy(5, private=False), True),
         ("CategoryListing", CachePolicy(5, private=False), True),
         ("HomeFeed", CachePolicy(0, private=True), True),
+        ("ProductPageDeferred", CachePolicy(5, private=False), False),
         ("PlaceOrder", NOT_CACHEABLE, False),
         ("OrderStatus", NOT_CACHEABLE, False),
     ],
@@ -86,3 +87,21 @@ def test_reach_and_whole_document() -> None:
     assert other.conditions == ()
     assert other.policy == NOT_CACHEABLE
     assert other.personal_variables == frozenset({"id"})
+
+
+@pytest.mark.parametrize(
+    ("query", "incremental"),
+    [
+        ('{ product(id: "p1") { id ... @defer { name } } }', True),
+        ('{ product(id: "p1") { ...F @defer } } fragment F on Product { name }', True),
+        ('{ product(id: "p1") { reviews(first: 3) @stream(initialCount: 1) { rating } } }', True),
+        ('{ product(id: "p1") { ...F } } fragment F on Product { ... @defer { name } }', True),
+        ('{ product(id: "p1") { id ... { name } } }', False),
+    ],
+)
+def test_defer_and_stream_make_a_document_incremental_and_not_plannable(
+    query: str, incremental: bool
+) -> None:
+    analysis = _analysis(query, None)
+    assert analysis.incremental is incremental
+    assert analysis.plannable is not incremental
