@@ -25,7 +25,6 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
-    execute,
     get_operation_ast,
     get_variable_values,
     subscribe,
@@ -292,7 +291,10 @@ class Operations:
             raise RequestFailure(400, ErrorCode.BAD_REQUEST, [GraphQLError(message)])
         if self._planned and prepared.plannable:
             return await self._execute_planned(prepared, variables, context)
-        outcome = execute(
+        # graphql-core's `execute` refuses a schema holding `@defer` and `@stream`:
+        # its incremental entry point runs the same, and answers a document
+        # without them whole.
+        outcome = experimental_execute_incrementally(
             self._schema,
             prepared.document,
             context_value=context,
@@ -301,7 +303,11 @@ class Operations:
             executor_class=PathTrackingExecutor,
             hide_suggestions=not self._validator.suggestions,
         )
-        result = await outcome if not isinstance(outcome, ExecutionResult) else outcome
+        completed = await outcome if isawaitable(outcome) else outcome
+        if isinstance(completed, ExperimentalIncrementalExecutionResults):
+            # Not reached: a document with `@defer` or `@stream` is incremental.
+            completed = await from_graphql_core(completed).merged(None)
+        result = completed
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # No field ran: the variables could not be coerced to their types.
             raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))

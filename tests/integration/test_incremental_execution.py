@@ -11,13 +11,16 @@ import asyncio
 import time
 from typing import Any, cast
 
+import pytest
 import strawberry
 from graphql import ExecutionResult
 from strawberry.schema.config import StrawberryConfig
 
+from bff.execution.errors import RequestFailure
 from bff.execution.incremental import Incremental, Subsequent
 from bff.execution.operations import Operations
 from resolvers.context import Context
+from schema import build_schema
 
 
 @strawberry.type
@@ -196,3 +199,28 @@ async def _incremental(query: str) -> Incremental:
     outcome = await run(query)
     assert isinstance(outcome, Incremental)
     return outcome
+
+
+async def test_a_subscription_may_not_defer() -> None:
+    operations = Operations(build_schema())
+    try:
+        with pytest.raises(RequestFailure) as refused:
+            await operations.prepare(
+                'subscription { orderStatus(orderId: "o1") { id ... @defer { status } } }', None
+            )
+    finally:
+        operations.close()
+    assert refused.value.code == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_graphql_core_still_runs_documents_without_defer() -> None:
+    operations = Operations(build_schema())
+    try:
+        prepared = await operations.prepare("{ __schema { directives { name } } }", None)
+        result = await operations.execute(prepared, None, NO_CONTEXT)
+    finally:
+        operations.close()
+    assert result.errors is None
+    assert result.data is not None
+    names = {directive["name"] for directive in result.data["__schema"]["directives"]}
+    assert {"defer", "stream"} <= names
