@@ -14,9 +14,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bff.contract.examples import PRODUCT_PAGE, PRODUCT_PAGE_DEFERRED
+from tests.harness import sample
 from tests.sockets import subscribable_bff
 
 pytestmark = pytest.mark.e2e
@@ -79,3 +81,36 @@ async def test_apollo_client_assembles_the_deferred_page_and_sees_the_first_part
     assert streamed[-1]["dataState"] == "complete"
     assert [result["dataState"] for result in streamed[:-1]] == ["streaming"] * (len(streamed) - 1)
     assert streamed[-1]["data"] == whole["whole"]
+
+
+async def test_a_client_that_leaves_mid_stream_ends_the_operation() -> None:
+    async with subscribable_bff({"BFF_MAX_IN_FLIGHT": "1"}) as stack:
+        reviews = stack.demo["reviews"].faults.hold
+        reviews.catch(50)
+        body = {"query": PRODUCT_PAGE_DEFERRED.query, "variables": {"id": "p2"}}
+        headers = {"accept": "multipart/mixed;deferSpec=20220824"}
+        async with (
+            httpx.AsyncClient(base_url=stack.bff.url, timeout=PATIENCE_S) as http,
+            http.stream("POST", "/graphql", json=body, headers=headers) as reply,
+        ):
+            first = b""
+            async for chunk in reply.aiter_raw():
+                first += chunk
+                if first.count(b"\r\n---") >= 2:
+                    break
+        # Gone with reviews still held: the operation ends, the slot it took is free again.
+        await reviews.release()
+
+        async def in_flight() -> float:
+            samples = await stack.http.metrics()
+            return sample(samples, "bff_graphql_requests_in_flight")
+
+        for _ in range(200):
+            if await in_flight() == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await in_flight() == 0
+        # With BFF_MAX_IN_FLIGHT=1, a leaked slot would shed this one with a 503.
+        after = await stack.http.query('{ product(id: "p1") { name } }')
+    assert b'"hasNext":true' in first
+    assert after.status == 200

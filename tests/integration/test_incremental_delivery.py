@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from bff.cli.main import main as cli
 from bff.contract.examples import PRODUCT_PAGE, PRODUCT_PAGE_DEFERRED
 from demo.services import build_services
 from tests.harness import Harness, running_bff
@@ -323,3 +325,24 @@ async def test_the_debug_timeline_says_when_each_part_went_out() -> None:
     times = [entry["sentMs"] for entry in sent]
     assert times == sorted(times)
     assert any(call["service"] == "reviews" for call in last["downstream"])
+
+
+async def test_a_trusted_deferred_document_runs_in_parts_under_safelist(tmp_path: Path) -> None:
+    (tmp_path / "deferred.graphql").write_text(PRODUCT_PAGE_DEFERRED.query)
+    manifest = tmp_path / "trusted-documents.json"
+    added = ["documents", "add", "--manifest", str(manifest), str(tmp_path / "deferred.graphql")]
+    assert cli(added) == 0
+    [entry] = orjson.loads(manifest.read_bytes())["operations"]
+    settings = {"BFF_TRUSTED_DOCUMENTS": str(manifest), "BFF_DOCUMENTS_MODE": "safelist"}
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": entry["id"]}}
+    async with running_bff(settings) as bff:
+        response = await bff.http.post(
+            "/graphql", json={"variables": {"id": "p1"}, "extensions": persisted}, headers=MULTIPART
+        )
+        whole = await bff.http.post(
+            "/graphql", json={"variables": {"id": "p1"}, "extensions": persisted}, headers=JSON
+        )
+
+    parts = payloads(response)
+    assert len(parts) > 1
+    assert assembled(parts) == whole.json()["data"]
