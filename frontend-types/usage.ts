@@ -8,6 +8,7 @@ import {
   HomeFeedDocument,
   OrderStatusDocument,
   PlaceOrderDocument,
+  ProductPageDeferredDocument,
   ProductPageDocument,
   type OrderStatus,
 } from "./generated/graphql";
@@ -41,6 +42,28 @@ export function productSummary(page: ResultOf<typeof ProductPageDocument>): stri
   const rating = product.rating?.average?.toFixed(1) ?? "unrated";
   const authors = (product.reviews ?? []).map((review) => review.author?.name ?? "anonymous");
   return `${product.id} ${product.name}: ${price(product.price)}, ${stock}, ${rating} (${authors.join(", ")})`;
+}
+
+// The same page with rating and reviews deferred: its first result has neither
+// (the generated type says each deferred part may be absent), later ones add them.
+export const productPageDeferred = {
+  document: ProductPageDeferredDocument,
+  variables: { id: "p1" } satisfies VariablesOf<typeof ProductPageDeferredDocument>,
+  first: {
+    product: {
+      id: "p1",
+      name: "Espresso cup",
+      price: { amount: 12.5, currency: "EUR" },
+      stock: { available: 3 },
+      category: { name: "Kitchen" },
+    },
+  } satisfies ResultOf<typeof ProductPageDeferredDocument>,
+};
+
+export function deferredRating(page: ResultOf<typeof ProductPageDeferredDocument>): string {
+  const product = page.product;
+  if (product === null || !("rating" in product) || product.rating === undefined) return "loading";
+  return product.rating?.average?.toFixed(1) ?? "unrated";
 }
 
 export const categoryListing = {

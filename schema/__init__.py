@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 
 from schema.mutation import Mutation
 from schema.query import Query
@@ -10,4 +11,11 @@ from schema.subscription import Subscription
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+    # Incremental execution puts `@defer` and `@stream` in the schema
+    # (docs/incremental-delivery.md); the BFF runs such documents itself.
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=StrawberryConfig(enable_experimental_incremental_execution=True),
+    )

@@ -113,5 +113,26 @@ subscription OrderStatus($orderId: ID!) {
     signed_in_as="u1",
 )
 
-GRAPHIQL_TABS = (*REFERENCE_OPERATIONS, PLACE_ORDER, ORDER_STATUS)
-"""What GraphiQL opens with: the reference operations, then following an order live."""
+PRODUCT_PAGE_DEFERRED = Example(
+    name="ProductPageDeferred",
+    query="""# ProductPage with its rating and reviews deferred: the
+# name, price and stock arrive first, the rest as it comes
+# (multipart/mixed; see docs/incremental-delivery.md).
+query ProductPageDeferred($id: ID!) {
+  product(id: $id) {
+    id
+    name
+    price { amount currency }
+    stock { available }
+    category { name }
+    ... @defer(label: "rating") { rating { average count } }
+    ... @defer(label: "reviews") { reviews(first: 5) { rating body author { name } } }
+  }
+}
+""",
+    variables={"id": "p1"},
+)
+
+GRAPHIQL_TABS = (*REFERENCE_OPERATIONS, PRODUCT_PAGE_DEFERRED, PLACE_ORDER, ORDER_STATUS)
+"""What GraphiQL opens with: the reference operations, the product page in parts, then
+following an order live."""

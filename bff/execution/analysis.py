@@ -58,7 +58,8 @@ class Analysis:
     deprecated: Mapping[str, str]
     """Deprecated coordinates among them, and why."""
     incremental: bool = False
-    """Whether the operation reaches a `@defer` or `@stream` (`bff.execution.incremental`)."""
+    """The operation reaches a `@defer` or `@stream`: it may be answered in parts
+    (`bff.execution.incremental`)."""
 
 
 def analyse(

@@ -1,465 +1,338 @@
-"""Incremental delivery on the planned executor: `@defer` and `@stream`, deferSpec=20220824.
+"""Incremental delivery (`@defer`, `@stream`): the one interface both executors answer with.
 
-`execute_incrementally` runs a plan built with `build_plan(..., incremental=True)`
-and answers with the initial result and the payloads that follow, in the shape
-Apollo Router sends (and Apollo Client's `Defer20220824Handler` reads):
+`Operations.execute_incrementally` returns an `Incremental`: the initial
+result, then an async iterator of `Subsequent` payloads. Both are in the shape
+of the deferSpec=20220824 wire format Apollo Router and Apollo Client's
+`Defer20220824Handler` speak, field for field, with errors still
+`GraphQLError`s (the pipeline formats them, with their codes and the request
+id, as it does every error):
 
-- initial: `{"data": ..., "errors"?: [...], "hasNext": true}`;
-- then `{"incremental": [entry, ...], "hasNext": bool}`, where an entry is
-  `{"data": ..., "path": [...], "label"?: ..., "errors"?: [...]}` for a deferred
-  fragment on the object at `path`, or `{"items": [...], "path": [..., index],
-  "label"?: ..., "errors"?: [...]}` for a streamed list's items from `index` on.
+    initial      {"data": ..., "errors"?: [...], "hasNext": true}
+    subsequent   {"incremental": [{"data": {...} | "items": [...], "path": [...],
+                                   "label"?: ..., "errors"?: [...], "extensions"?: {...}}],
+                  "hasNext": bool}
 
-It answers as graphql-core 3.3's `experimental_execute_incrementally` does, once
-its results are put in that shape:
+An executor producing these (graphql-core's `experimental_execute_incrementally`
+through `from_graphql_core`, or the planned executor's
+`bff.execution.incremental_plan`) must:
 
-- a deferred fragment's fields (all of them, those also selected outside it
-  included) come in its own entry, one per object it applies to (so one per
-  list item for a `@defer` inside a list); `@defer(if: false)` is answered inline;
-- errors raised in a deferred fragment or in streamed items are in that entry,
-  with their paths; a `null` that propagates out of the fragment's fields nulls
-  the fragment's `data` (`"data": null`), and out of streamed items, its `items`;
-- a `@stream` list gives its first `initialCount` items in its parent's payload,
-  and the rest (resolved at once, as the planned executor resolves lists) in one
-  entry; a list no longer than `initialCount` is answered whole;
-- an entry whose place was nulled in its parent's payload is not sent, and when
-  none is left the answer is a plain result (no `hasNext`);
-- a nested `@defer` or `@stream` is sent after its parent's entry, never before
-  (in the same payload, when both are ready).
+- give each deferred fragment's data at the path of the object it was spread
+  on, and each streamed batch of items at the path of the list plus the index
+  of its first item (`["products", 2]`);
+- give a part whose error propagated to the fragment's root `data: null` (or
+  `items: null`) with its errors, at that part's path;
+- end with `has_next=False`, even when the last payload carries no part.
 
-Deferred work starts as soon as its objects are known, in the same tick as its
-siblings' fields, not after the initial payload: per-request loaders
-(`resolvers.loaders`) batch deferred and non-deferred loads together, and a
-fast initial payload does not wait on deferred fields. Ordinary plans never
-reach this module: the executor's hot path is untouched.
+`Incremental.payloads()` guards the stream with the operation's deadline:
+parts still pending when it passes end in a last payload carrying a
+DOWNSTREAM_TIMEOUT error at each of their paths. `merged()` assembles the
+whole response for a client that did not ask for multipart. `initial_payload()`
+and `Subsequent.wire()` give the payloads as sent, errors shaped by a formatter
+(GraphQL's own by default; the pipeline passes its own, with codes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from contextvars import copy_context
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-import strawberry
-from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode, located_error
-from graphql.execution.values import VariableValues
-from opentelemetry.trace import Tracer
-
-from bff.execution.errors import JsonDict
-from bff.execution.executor import (
-    _PROPAGATE,
-    PlannedExecution,
-    _Failed,
-    _Object,
-    _Settling,
+from graphql import ExecutionResult, GraphQLError
+from graphql.execution import (
+    ExperimentalIncrementalExecutionResults,
+    IncrementalDeferResult,
+    IncrementalStreamResult,
+    PendingResult,
+    SubsequentIncrementalExecutionResult,
 )
-from bff.execution.plan import FieldPlan, ObjectPlan, Shape, Stream
+
+from clients.errors import BffError, ErrorCode
 
 Path = tuple[str | int, ...]
-ErrorFormatter = Callable[[list[GraphQLError]], list[JsonDict]]
-"""Errors raised while fields ran, as sent (the pipeline's `formatted`, say)."""
+JsonDict = dict[str, Any]
+ErrorFormatter = Callable[[Sequence[GraphQLError]], list[JsonDict]]
+"""Errors as sent: GraphQL's own format (`graphql_formatted`), or the pipeline's, with codes."""
 
 
-def graphql_formatted(errors: list[GraphQLError]) -> list[JsonDict]:
+def graphql_formatted(errors: Sequence[GraphQLError]) -> list[JsonDict]:
     """GraphQL's own error format: message, locations, path."""
     return [dict(error.formatted) for error in errors]
 
 
+class BudgetSpent(BffError):
+    """The operation's time budget ran out while a part was still being answered."""
+
+    code = ErrorCode.DOWNSTREAM_TIMEOUT
+
+
 @dataclass(frozen=True, slots=True)
-class Incremental:
-    """An answer in several payloads: the initial result, then the increments."""
+class Part:
+    """One entry of `incremental`: a deferred fragment's data, or a batch of streamed items."""
 
-    initial: ExecutionResult
-    """The initial payload's data and errors (`initial_payload` shapes it)."""
-    subsequent: Payloads
-    """The payloads that follow, as sent; the last has `"hasNext": false`. Closing it
-    early (`aclose`) cancels the deferred work still running."""
+    path: Path
+    data: dict[str, Any] | None = None
+    items: list[Any] | None = None
+    streamed: bool = False
+    """True for `items` (a `@stream` batch), False for `data` (a `@defer` fragment)."""
+    label: str | None = None
+    errors: tuple[GraphQLError, ...] = ()
+    extensions: dict[str, Any] | None = None
 
-    def initial_payload(self, format_errors: ErrorFormatter = graphql_formatted) -> JsonDict:
-        """`{"data": ..., "errors"?: [...], "hasNext": true}`."""
-        payload: JsonDict = {"data": self.initial.data}
-        if self.initial.errors:
-            payload["errors"] = format_errors(list(self.initial.errors))
-        payload["hasNext"] = True
-        return payload
-
-
-async def execute_incrementally(
-    schema: strawberry.Schema,
-    operation: OperationDefinitionNode,
-    plan: ObjectPlan,
-    variables: VariableValues,
-    context: object,
-    *,
-    tracer: Tracer | None = None,
-    format_errors: ErrorFormatter = graphql_formatted,
-) -> ExecutionResult | Incremental:
-    """Run `plan` (built with `incremental=True`), delivering deferred parts later.
-
-    Returns a plain `ExecutionResult` when nothing is left to deliver once the
-    initial payload is done (nothing deferred, or every deferred part's place
-    nulled), else an `Incremental`: its `initial` result at once, and the
-    payloads that follow from `subsequent`, whose errors are shaped by
-    `format_errors`. See the module's docstring for the shapes and semantics.
-    """
-    state = _State()
-    execution = _IncrementalExecution(schema, operation, variables, context, tracer=tracer)
-    execution.state = state
-    root = _Object(None, ())
-    try:
-        await execution._execute(plan, [root])
-    except BaseException:
-        state.cancel()
-        raise
-    data = root.result
-    initial = ExecutionResult(data=data, errors=execution.errors or None)
-    waiting = [payload for payload in state.top if _reached(data, payload.target)]
-    if not waiting:
-        state.cancel()
-        return initial
-    return Incremental(initial, Payloads(state, _subsequent(state, waiting, format_errors)))
+    def wire(self, format_errors: ErrorFormatter = graphql_formatted) -> JsonDict:
+        """The entry of `incremental`, as sent."""
+        shaped: JsonDict = {"items": self.items} if self.streamed else {"data": self.data}
+        shaped["path"] = list(self.path)
+        if self.label is not None:
+            shaped["label"] = self.label
+        if self.errors:
+            shaped["errors"] = format_errors(self.errors)
+        if self.extensions:
+            shaped["extensions"] = self.extensions
+        return shaped
 
 
-class Payloads(AsyncIterator[JsonDict]):
-    """The payloads after the initial one; `aclose` cancels the work not yet sent,
-    even before the first payload is asked for."""
+@dataclass(frozen=True, slots=True)
+class Subsequent:
+    """A payload after the initial one."""
 
-    def __init__(self, state: _State, payloads: AsyncGenerator[JsonDict]) -> None:
-        self._state = state
-        self._payloads = payloads
+    parts: tuple[Part, ...]
+    has_next: bool
 
-    def __aiter__(self) -> Payloads:
-        return self
-
-    async def __anext__(self) -> JsonDict:
-        return await anext(self._payloads)
-
-    async def aclose(self) -> None:
-        self._state.cancel()
-        await self._payloads.aclose()
-
-
-async def _subsequent(
-    state: _State, waiting: list[_Payload], format_errors: ErrorFormatter
-) -> AsyncGenerator[JsonDict]:
-    """Each payload holds every entry ready by then, a parent's always before its children."""
-    try:
-        while waiting:
-            if not any(payload.part.done for payload in waiting):
-                tasks = {payload.part.task for payload in waiting}
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            ready = [payload for payload in waiting if payload.part.done]
-            waiting = [payload for payload in waiting if not payload.part.done]
-            entries: list[JsonDict] = []
-            index = 0
-            while index < len(ready):
-                payload = ready[index]
-                index += 1
-                entries.append(payload.entry(format_errors))
-                for child in payload.children:
-                    if payload.reaches(child.target):
-                        (ready if child.part.done else waiting).append(child)
-            if not waiting:
-                state.cancel()  # what is left was dropped: its place is null
-            yield {"incremental": entries, "hasNext": bool(waiting)}
-    finally:
-        state.cancel()
+    def wire(self, format_errors: ErrorFormatter = graphql_formatted) -> JsonDict:
+        """`{"incremental"?: [...], "hasNext": bool}`, as sent."""
+        body: JsonDict = {}
+        if self.parts:
+            body["incremental"] = [part.wire(format_errors) for part in self.parts]
+        body["hasNext"] = self.has_next
+        return body
 
 
 @dataclass(slots=True)
-class _State:
-    """One incremental execution's parts, and the payloads sent after the initial one."""
+class Pending:
+    """A part announced and not yet delivered in full."""
 
-    parts: list[_Part] = field(default_factory=list)
-    top: list[_Payload] = field(default_factory=list)
+    path: Path
+    label: str | None
+    next_item: int | None = None
+    """For a stream, the index its next batch starts at; None for a deferred fragment."""
 
-    def cancel(self) -> None:
-        for part in self.parts:
-            part.task.cancel()
-
-
-class _Part:
-    """Work done apart from its parent's: a deferred fragment on the objects of one level,
-    or the rest of a streamed field's lists. Its payloads are one per object or list."""
-
-    __slots__ = ("execution", "payloads", "task")
-
-    def __init__(
-        self,
-        execution: _IncrementalExecution,
-        payloads: Sequence[_Payload],
-        task: asyncio.Task[None],
-    ) -> None:
-        self.execution = execution
-        self.payloads = payloads
-        self.task = task
-
-    @property
-    def done(self) -> bool:
-        return self.task.done()
-
-    def failure(self) -> BaseException | None:
-        return asyncio.CancelledError() if self.task.cancelled() else self.task.exception()
+    def part_path(self) -> Path:
+        """Where a payload for it goes: a stream's batch names its first item's index."""
+        return self.path if self.next_item is None else (*self.path, self.next_item)
 
 
-class _Payload:
-    """One entry of a subsequent payload: its place, its label and its nested entries."""
+@dataclass(slots=True)
+class Incremental:
+    """An operation answered in parts: the initial result, then the rest as it comes.
 
-    __slots__ = ("children", "label", "part", "path")
-
-    def __init__(self, path: Path, label: str | None) -> None:
-        self.path = path
-        self.label = label
-        self.children: list[_Payload] = []
-        self.part: _Part
-
-    @property
-    def target(self) -> Path:
-        """Where its parent's data must hold a value for it to be sent."""
-        return self.path
-
-    def holds(self, path: Sequence[str | int]) -> bool:
-        """Whether `path` is within this entry's data."""
-        raise NotImplementedError
-
-    def reaches(self, path: Path) -> bool:
-        """Whether this entry's data, as sent, holds a value at `path`."""
-        raise NotImplementedError
-
-    def value(self) -> tuple[str, object]:
-        raise NotImplementedError
-
-    def entry(self, format_errors: ErrorFormatter) -> JsonDict:
-        failure = self.part.failure()
-        errors = [
-            error
-            for error in self.part.execution.errors
-            if error.path is not None and self.holds(error.path)
-        ]
-        key, value = self.value()
-        if failure is not None:
-            value = None
-            if not isinstance(failure, Exception):
-                failure = RuntimeError("the deferred part was cancelled")
-            errors.append(located_error(failure, None, list(self.path)))
-        entry: JsonDict = {key: value, "path": list(self.path)}
-        if self.label is not None:
-            entry["label"] = self.label
-        if errors:
-            entry["errors"] = format_errors(errors)
-        return entry
-
-
-class _Deferred(_Payload):
-    __slots__ = ("object",)
-
-    def __init__(self, obj: _Object, label: str | None) -> None:
-        super().__init__(obj.path, label)
-        self.object = obj
-
-    def holds(self, path: Sequence[str | int]) -> bool:
-        return tuple(path[: len(self.path)]) == self.path
-
-    def reaches(self, path: Path) -> bool:
-        return _reached(self.object.result, path[len(self.path) :])
-
-    def value(self) -> tuple[str, object]:
-        return "data", self.object.result
-
-
-class _Streamed(_Payload):
-    __slots__ = ("items", "list_path", "trees")
-
-    def __init__(self, list_path: Path, start: int, label: str | None, trees: list[object]):
-        super().__init__((*list_path, start), label)
-        self.list_path = list_path
-        self.trees = trees
-        self.items: list[object] | None = None
-
-    @property
-    def target(self) -> Path:
-        return self.list_path
-
-    def holds(self, path: Sequence[str | int]) -> bool:
-        length = len(self.list_path)
-        if len(path) <= length or tuple(path[:length]) != self.list_path:
-            return False
-        index = path[length]
-        start = self.path[-1]
-        assert isinstance(start, int)
-        return isinstance(index, int) and start <= index < start + len(self.trees)
-
-    def reaches(self, path: Path) -> bool:
-        start = self.path[-1]
-        assert isinstance(start, int)
-        index = path[len(self.list_path)]
-        assert isinstance(index, int)
-        return self.items is not None and _reached(
-            self.items[index - start], path[len(self.list_path) + 1 :]
-        )
-
-    def value(self) -> tuple[str, object]:
-        return "items", self.items
-
-
-def _reached(data: object, path: Sequence[str | int]) -> bool:
-    """Whether `data` holds a value (not null) at `path`."""
-    value = data
-    for key in path:
-        if isinstance(value, Mapping):
-            value = value.get(key)
-        elif isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
-            value = value[key]
-        else:
-            return False
-        if value is None:
-            return False
-    return value is not None
-
-
-class _IncrementalExecution(PlannedExecution):
-    """A planned execution that sets deferred fragments and streamed items apart.
-
-    Each part runs in an execution of its own (a shallow copy sharing the
-    request's arguments and context) so that its errors stay with it.
+    `pending` lists what the initial result announced (updated as payloads go
+    by): what a deadline cuts short is answered at these paths.
     """
 
-    state: _State
-    owners: Sequence[_Payload] = ()
-    """The payloads this execution's work is sent in (none: the initial payload)."""
+    initial: ExecutionResult
+    subsequent: AsyncIterator[Subsequent]
+    pending: dict[str, Pending] = field(default_factory=dict)
+    close: Callable[[], Any] | None = None
+    """Stops the work still running (awaitable or not), when the stream is abandoned."""
 
-    def _child(self, owners: Sequence[_Payload]) -> _IncrementalExecution:
-        child = copy.copy(self)
-        child.errors = []
-        child.owners = owners
-        return child
+    def initial_payload(self, format_errors: ErrorFormatter = graphql_formatted) -> JsonDict:
+        """`{"data": ..., "errors"?: [...], "hasNext": true}`, as sent."""
+        payload: JsonDict = {"data": self.initial.data}
+        if self.initial.errors:
+            payload["errors"] = format_errors(self.initial.errors)
+        payload["hasNext"] = True
+        return payload
 
-    async def _execute(self, plan: ObjectPlan, objects: list[_Object]) -> None:
-        await self._begin(plan, objects)
+    async def payloads(self, deadline: float | None) -> AsyncIterator[Subsequent]:
+        """The subsequent payloads, ended with a coded error at the deadline, never a hang."""
+        try:
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                try:
+                    async with asyncio.timeout(left):
+                        payload = await anext(self.subsequent)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    yield self._timed_out()
+                    return
+                yield payload
+                if not payload.has_next:
+                    return
+        finally:
+            await self.aclose()
 
-    def _begin(self, plan: ObjectPlan, objects: list[_Object]) -> Coroutine[Any, Any, None]:
-        """Resolve a level's fields and start its deferred fragments, now; then wait."""
-        trees, settling = self._start(plan, objects)
-        if plan.deferred:
-            self._defer(plan, objects)
-        return self._conclude(plan, objects, trees, settling)
+    async def aclose(self) -> None:
+        """Stop what still runs; safe to call more than once."""
+        close, self.close = self.close, None
+        if close is not None:
+            outcome = close()
+            if asyncio.iscoroutine(outcome):
+                with suppress(Exception):
+                    await outcome
 
-    async def _conclude(
-        self,
-        plan: ObjectPlan,
-        objects: list[_Object],
-        trees: list[list[object]],
-        settling: _Settling,
-    ) -> None:
-        if settling:
-            await self._join(trees, settling)
-        self._assemble(plan, objects, trees)
+    def _timed_out(self) -> Subsequent:
+        message = "The operation's time budget ran out before this part was answered."
+        parts = tuple(
+            Part(
+                path=pending.part_path(),
+                streamed=pending.next_item is not None,
+                label=pending.label,
+                errors=(
+                    GraphQLError(
+                        message, path=list(pending.path), original_error=BudgetSpent(message)
+                    ),
+                ),
+            )
+            for pending in self.pending.values()
+        )
+        self.pending.clear()
+        return Subsequent(parts, has_next=False)
 
-    def _defer(self, plan: ObjectPlan, objects: list[_Object]) -> None:
-        """Start each deferred fragment on every object of the level, in one part."""
-        for deferred in plan.deferred:
-            copies = [_Object(obj.source, obj.path) for obj in objects]
-            payloads = [_Deferred(each, deferred.label) for each in copies]
-            child = self._child(payloads)
-            self._part(child, payloads, child._begin(deferred.plan, copies))
+    async def merged(self, deadline: float | None) -> ExecutionResult:
+        """The whole response, every part merged in at its path, as one result."""
+        data = self.initial.data
+        errors = list(self.initial.errors or ())
+        async for payload in self.payloads(deadline):
+            for part in payload.parts:
+                errors.extend(part.errors)
+                if data is not None:
+                    data = _merge_part(data, part)
+        return ExecutionResult(data=data, errors=errors or None)
 
-    def _completed(
-        self,
-        field: FieldPlan,
-        column: list[object],
-        objects: list[_Object],
-        found: list[_Object],
-    ) -> list[object]:
-        stream = field.stream
-        if stream is not None and field.shape is not None and field.shape.item is not None:
-            column = self._split(field, stream, field.shape.item, column, objects)
-        return super()._completed(field, column, objects, found)
 
-    def _split(
-        self,
-        field: FieldPlan,
-        stream: Stream,
-        item: Shape,
-        column: list[object],
-        objects: list[_Object],
-    ) -> list[object]:
-        """Each list's first items, for its parent's payload; the rest start streaming."""
-        count = stream.initial_count
-        values = list(column)
-        rests: list[tuple[_Object, list[object]]] = []
-        for index, (obj, value) in enumerate(zip(objects, values, strict=True)):
-            if value is None or type(value) is _Failed or not _is_list(value):
-                continue  # completion reports it as for any list
-            try:
-                items = list(value)  # type: ignore[call-overload]
-            except Exception as error:  # a failing iterable is its field's error
-                values[index] = _Failed(error)
+def _merge_part(data: dict[str, Any], part: Part) -> dict[str, Any]:
+    """`data` with `part` merged in: a failed part nulls what it was spread on."""
+    path = list(part.path)
+    if part.streamed:
+        path = path[:-1] if path and isinstance(path[-1], int) else path
+    if not path:
+        if part.data is not None:
+            _deep_merge(data, part.data)
+        return data
+    parent: Any = data
+    for key in path[:-1]:
+        parent = parent[key] if parent is not None else None
+    last = path[-1]
+    if parent is None:
+        return data
+    target = parent[last]
+    if part.streamed:
+        if part.items is None:
+            parent[last] = None
+        elif target is not None:
+            target.extend(part.items)
+    elif part.data is None:
+        parent[last] = None
+    elif target is not None:
+        _deep_merge(target, part.data)
+    return data
+
+
+def _deep_merge(target: dict[str, Any], source: dict[str, Any]) -> None:
+    for key, value in source.items():
+        present = target.get(key)
+        if isinstance(present, dict) and isinstance(value, dict):
+            _deep_merge(present, value)
+        elif isinstance(present, list) and isinstance(value, list):
+            for mine, theirs in zip(present, value, strict=False):
+                if isinstance(mine, dict) and isinstance(theirs, dict):
+                    _deep_merge(mine, theirs)
+        else:
+            target[key] = value
+
+
+def from_graphql_core(results: ExperimentalIncrementalExecutionResults) -> Incremental:
+    """graphql-core 3.3's results (pending/completed ids) in the deferSpec=20220824 shape."""
+    initial = results.initial_result
+    converter = _Converter(initial.data)
+    converter.announce(initial.pending)
+    incremental = Incremental(
+        initial=ExecutionResult(data=initial.data, errors=initial.errors),
+        subsequent=converter.converted(results.subsequent_results),
+        pending=converter.pending,
+    )
+    incremental.close = results.subsequent_results.aclose
+    return incremental
+
+
+class _Converter:
+    """Maps ids back to paths and labels, and numbers streamed items.
+
+    graphql-core does not say where a stream's batch starts: the list's length
+    when it was announced, found in the data delivered so far (the initial data
+    or a part of the same payload), is where.
+    """
+
+    def __init__(self, data: dict[str, Any] | None) -> None:
+        self.pending: dict[str, Pending] = {}
+        self._delivered: dict[Path, Any] = {(): data}
+
+    def announce(self, announced: Sequence[PendingResult]) -> None:
+        for entry in announced:
+            path = tuple(entry.path)
+            value = self._at(path)
+            start = len(value) if isinstance(value, list) else None
+            self.pending[entry.id] = Pending(path, entry.label, start)
+
+    def _at(self, path: Path) -> Any:
+        # A deferred part holds its fragment's fields only: the longest delivered
+        # prefix that holds the whole path is the one.
+        for length in range(len(path), -1, -1):
+            if path[:length] not in self._delivered:
                 continue
-            values[index] = items[:count]
-            if len(items) > count:
-                rests.append((obj, items[count:]))
-        if rests:
-            self._stream(field, stream, item, rests)
-        return values
+            value = self._delivered[path[:length]]
+            try:
+                for key in path[length:]:
+                    value = value[key]
+            except (KeyError, IndexError, TypeError):
+                continue
+            return value
+        return None
 
-    def _stream(
-        self,
-        field: FieldPlan,
-        stream: Stream,
-        item: Shape,
-        rests: list[tuple[_Object, list[object]]],
-    ) -> None:
-        """Start completing the rest of a level's streamed lists, in one part."""
-        start = stream.initial_count
-        payloads = [_Streamed((*obj.path, field.key), start, stream.label, []) for obj, _ in rests]
-        child = self._child(payloads)
-        found: list[_Object] = []
-        for payload, (_, items) in zip(payloads, rests, strict=True):
-            path = payload.list_path
-            payload.trees = [
-                child._complete(field, item, each, path, start + index, found)
-                for index, each in enumerate(items)
-            ]
-        children = child._begin(field.child, found) if found and field.child is not None else None
-        self._part(child, payloads, child._streamed(field, item, payloads, children))
+    async def converted(
+        self, source: AsyncIterator[SubsequentIncrementalExecutionResult]
+    ) -> AsyncIterator[Subsequent]:
+        async for result in source:
+            parts = [self._part(entry) for entry in result.incremental or ()]
+            self.announce(result.pending or ())
+            for completed in result.completed or ():
+                known = self.pending.pop(completed.id)
+                if completed.errors:
+                    # The error propagated to the part's root: the part is null.
+                    parts.append(
+                        Part(
+                            known.part_path(),
+                            streamed=known.next_item is not None,
+                            label=known.label,
+                            errors=tuple(completed.errors),
+                        )
+                    )
+            if parts or not result.has_next:
+                yield Subsequent(tuple(parts), result.has_next)
 
-    async def _streamed(
-        self,
-        field: FieldPlan,
-        item: Shape,
-        payloads: list[_Streamed],
-        children: Coroutine[Any, Any, None] | None,
-    ) -> None:
-        if children is not None:
-            await children
-        for payload in payloads:
-            start = payload.path[-1]
-            assert isinstance(start, int)
-            items = [
-                self._finish(field, item, tree, payload.list_path, start + index)
-                for index, tree in enumerate(payload.trees)
-            ]
-            payload.items = None if any(each is _PROPAGATE for each in items) else items
-
-    def _part(
-        self,
-        child: _IncrementalExecution,
-        payloads: Sequence[_Payload],
-        work: Coroutine[Any, Any, None],
-    ) -> None:
-        part = _Part(child, payloads, self._loop.create_task(work, context=copy_context()))
-        self.state.parts.append(part)
-        for payload in payloads:
-            payload.part = part
-            parent = next((owner for owner in self.owners if owner.holds(payload.path)), None)
-            if parent is not None:
-                parent.children.append(payload)
-            else:
-                self.state.top.append(payload)
-
-
-def _is_list(value: object) -> bool:
-    return not isinstance(value, str | bytes | Mapping) and hasattr(value, "__iter__")
+    def _part(self, entry: IncrementalDeferResult | IncrementalStreamResult) -> Part:
+        known = self.pending[entry.id]
+        path = known.path + tuple(entry.sub_path or ())
+        errors = tuple(entry.errors or ())
+        if isinstance(entry, IncrementalStreamResult):
+            start = known.next_item or 0
+            items = list(entry.items)
+            known.next_item = start + len(items)
+            for index, item in enumerate(items):
+                self._delivered[(*path, start + index)] = item
+            return Part(
+                (*path, start),
+                items=items,
+                streamed=True,
+                label=known.label,
+                errors=errors,
+                extensions=entry.extensions,
+            )
+        self._delivered[path] = entry.data
+        return Part(
+            path, data=entry.data, label=known.label, errors=errors, extensions=entry.extensions
+        )

@@ -25,10 +25,13 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
-    execute,
     get_operation_ast,
     get_variable_values,
     subscribe,
+)
+from graphql.execution import (
+    ExperimentalIncrementalExecutionResults,
+    experimental_execute_incrementally,
 )
 from opentelemetry.trace import NoOpTracer, Tracer
 
@@ -39,6 +42,7 @@ from bff.execution.deprecation import deprecated_coordinates
 from bff.execution.documents import Validator, parse_document, sha256_of
 from bff.execution.errors import Refusal, RequestFailure
 from bff.execution.executor import PathTrackingExecutor, PlannedExecution, SubscriptionExecutor
+from bff.execution.incremental import Incremental, from_graphql_core
 from bff.execution.limits import FragmentCycle, LimitExceeded, Limits, measure
 from bff.execution.plan import ObjectPlan, build_plan
 from bff.observability.tracing import document_signature
@@ -84,6 +88,8 @@ class Prepared:
     """Deprecated coordinates the operation uses, and why (`bff.execution.deprecation`)."""
     size: int = 0
     """Estimated bytes it holds, its weight in the cache."""
+    incremental: bool = False
+    """It reaches a `@defer` or `@stream`: `Operations.execute_incrementally` runs it."""
 
     @property
     def operation_type(self) -> OperationType:
@@ -255,6 +261,7 @@ class Operations:
             sha256=sha256_of(query),
             policy=analysis.policy,
             plannable=analysis.plannable,
+            incremental=analysis.incremental,
             conditions=analysis.conditions,
             signature=document_signature(document),
             cost=measures.cost,
@@ -284,7 +291,10 @@ class Operations:
             raise RequestFailure(400, ErrorCode.BAD_REQUEST, [GraphQLError(message)])
         if self._planned and prepared.plannable:
             return await self._execute_planned(prepared, variables, context)
-        outcome = execute(
+        # graphql-core's `execute` refuses a schema holding `@defer` and `@stream`:
+        # its incremental entry point runs the same, and answers a document
+        # without them whole.
+        outcome = experimental_execute_incrementally(
             self._schema,
             prepared.document,
             context_value=context,
@@ -293,9 +303,44 @@ class Operations:
             executor_class=PathTrackingExecutor,
             hide_suggestions=not self._validator.suggestions,
         )
-        result = await outcome if not isinstance(outcome, ExecutionResult) else outcome
+        completed = await outcome if isawaitable(outcome) else outcome
+        if isinstance(completed, ExperimentalIncrementalExecutionResults):
+            # Not reached: a document with `@defer` or `@stream` is incremental.
+            completed = await from_graphql_core(completed).merged(None)
+        result = completed
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # No field ran: the variables could not be coerced to their types.
+            raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
+        return result
+
+    async def execute_incrementally(
+        self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
+    ) -> Incremental | ExecutionResult:
+        """Run a document that may defer or stream parts: in parts, or whole when none was.
+
+        The answer in parts is an `Incremental` (`bff.execution.incremental`,
+        whose docstring is the contract an executor meets): its initial result,
+        then the later payloads in the deferSpec=20220824 shape. A document whose
+        `@defer(if:)` and `@stream(if:)` all came to false is answered whole.
+        Today graphql-core's `experimental_execute_incrementally` runs these
+        documents; the planned executor is to answer with the same `Incremental`.
+        """
+        if prepared.operation_type == OperationType.SUBSCRIPTION:
+            message = "Subscriptions are served over a WebSocket (graphql-transport-ws), not HTTP."
+            raise RequestFailure(400, ErrorCode.BAD_REQUEST, [GraphQLError(message)])
+        outcome = experimental_execute_incrementally(
+            self._schema,
+            prepared.document,
+            context_value=context,
+            variable_values=dict(variables) if variables else None,
+            operation_name=prepared.operation_name,
+            executor_class=PathTrackingExecutor,
+            hide_suggestions=not self._validator.suggestions,
+        )
+        result = await outcome if isawaitable(outcome) else outcome
+        if isinstance(result, ExperimentalIncrementalExecutionResults):
+            return from_graphql_core(result)
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
             raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
         return result
 

@@ -30,12 +30,20 @@ from bff.execution.request import (
     request_id_of,
 )
 from bff.execution.response_cache import ResponseCache
-from bff.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from bff.http.media import GRAPHQL_RESPONSE_JSON, JSON, accepts_multipart, negotiate
+from bff.http.multipart import MultipartResponse
 from bff.http.reading import Entry, read_request
 from bff.http.statuses import status_of
 from bff.pipeline.admission import refused
 from bff.pipeline.observation import Telemetry
-from bff.pipeline.operation import Answered, ContextFactory, LoadersFactory, Pipeline, Refused
+from bff.pipeline.operation import (
+    Answered,
+    ContextFactory,
+    LoadersFactory,
+    Pipeline,
+    Refused,
+    Streamed,
+)
 from bff.security.auth import AuthenticationFailed, Authenticator
 from bff.security.http_headers import looks_like_csrf
 from bff.security.rate_limit import Charge, RateLimiter
@@ -96,12 +104,15 @@ class GraphQLEndpoint:
         if self._graphiql_page is not None and _wants_graphiql(request):
             return self._graphiql_page()
         request_id = request_id_of(request)
-        media = negotiate(request.headers.get("accept"))
+        accept = request.headers.get("accept")
+        multipart = accepts_multipart(accept)
+        media = negotiate(accept) or (JSON if multipart else None)
         if media is None:
             error = request_error(
                 GraphQLError(
                     "The Accept header allows no type this endpoint sends: accept "
-                    "application/graphql-response+json or application/json."
+                    "application/graphql-response+json, application/json or (for @defer "
+                    "and @stream) multipart/mixed;deferSpec=20220824."
                 ),
                 ErrorCode.NOT_ACCEPTABLE,
             )
@@ -109,6 +120,7 @@ class GraphQLEndpoint:
         if self._in_flight >= self._max_in_flight:
             return self._shed(request_id, media)
         self._in_flight += 1
+        streaming = False
         detailed = self._debug and request.headers.get("x-bff-debug") == "1"
         client = client_of(request)
         started = time.perf_counter()
@@ -154,10 +166,30 @@ class GraphQLEndpoint:
                     client=client,
                     headers=request.headers,
                     check=_query_only if request.method == "GET" else _any,
+                    multipart=multipart,
                 )
+                if isinstance(outcome, Streamed):
+                    # The operation ends with its last part: observed, and counted in flight,
+                    # until then.
+                    streaming = True
+                    return self._streamed(outcome, request_id, observation.keep_open())
                 return self._response(outcome, request_id, media)
         finally:
+            if not streaming:
+                self._in_flight -= 1
+
+    def _streamed(self, outcome: Streamed, request_id: str, finish: Callable[[], None]) -> Response:
+        """The parts as a `multipart/mixed` stream; the operation ends when it does."""
+
+        def ended() -> None:
             self._in_flight -= 1
+            finish()
+
+        policy = outcome.policy
+        headers = {"x-request-id": request_id, "cache-control": policy.header()}
+        if policy.shared:
+            headers["vary"] = self._vary
+        return MultipartResponse(outcome, headers, ended)
 
     def _shed(self, request_id: str, media: str) -> Response:
         """At capacity: shed at once, as queueing would only make every waiting request late."""
@@ -222,6 +254,8 @@ class GraphQLEndpoint:
                 )
                 if isinstance(outcome, Refused):
                     return orjson.dumps({"errors": list(outcome.refusal.errors)})
+                # Not asked for parts (`multipart`): a batch's entries are answered whole.
+                assert isinstance(outcome, Answered)
                 return outcome.body
 
         bodies = await asyncio.gather(*(one(index, entry) for index, entry in enumerate(entries)))

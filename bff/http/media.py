@@ -59,3 +59,35 @@ def _match(media_range: str) -> str | None:
 
 def _rank(media_type: str) -> int:
     return _PREFERENCE.index(media_type)
+
+
+MULTIPART_MIXED: Final = "multipart/mixed"
+DEFER_SPEC: Final = "20220824"
+"""The incremental delivery format served: Apollo Router's and Apollo Client's
+`Defer20220824Handler` (docs/incremental-delivery.md)."""
+
+
+@lru_cache(maxsize=256)
+def accepts_multipart(accept: str | None) -> bool:
+    """The caller takes `multipart/mixed` answers in parts, in the deferSpec served.
+
+    `multipart/mixed` with no deferSpec (as GraphiQL sends it) counts; one naming
+    another deferSpec does not.
+    """
+    for part in (accept or "").split(","):
+        media_range, *parameters = (piece.strip() for piece in part.split(";"))
+        if media_range.lower() != MULTIPART_MIXED:
+            continue
+        named = {}
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            named[name.strip().lower()] = value.strip().strip('"')
+        if named.get("deferspec", DEFER_SPEC) != DEFER_SPEC:
+            continue
+        try:
+            quality = float(named.get("q", "1"))
+        except ValueError:
+            quality = 0.0
+        if quality > 0:
+            return True
+    return False

@@ -14,12 +14,20 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 
 from opentelemetry.context import attach, detach
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, format_span_id, format_trace_id
+from opentelemetry.trace import (
+    Span,
+    SpanKind,
+    StatusCode,
+    Tracer,
+    format_span_id,
+    format_trace_id,
+    use_span,
+)
 
 from bff.execution.operations import Prepared
 from bff.observability.metrics import Metrics
@@ -74,12 +82,25 @@ class Observation:
         self._cached_batches: list[str] = []
         self.batch_size: int | None = None
         """How many operations the batched request that carried this one held; None: not batched."""
+        self._finish: Callable[[], None] | None = None
+        self._kept_open = False
 
     def batched(self, size: int, index: int) -> None:
         """The operation is entry `index` of a batch of `size`."""
         self.batch_size = size
         self.span.set_attribute("bff.batch.size", size)
         self.span.set_attribute("bff.batch.index", index)
+
+    def keep_open(self) -> Callable[[], None]:
+        """The operation outlives its request handler (its parts are still being sent):
+        it is reported when the returned callable is called, once, not before."""
+        self._kept_open = True
+        return self._finished
+
+    def _finished(self) -> None:
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            finish()
 
     def named(self, prepared: Prepared) -> None:
         """The document is known: name the span as the GraphQL conventions say."""
@@ -269,15 +290,23 @@ class Telemetry:
         """One operation's observation; `started` (`time.perf_counter()`) when it began
         before its span, as when its request was read first."""
         self.metrics.in_flight.inc()
-        with self.tracer.start_as_current_span("graphql", kind=SpanKind.INTERNAL) as span:
-            observation = Observation(
-                self.tracer, self.metrics, span, detailed=detailed, started=started
-            )
-            try:
+        span = self.tracer.start_span("graphql", kind=SpanKind.INTERNAL)
+        observation = Observation(
+            self.tracer, self.metrics, span, detailed=detailed, started=started
+        )
+
+        def finish() -> None:
+            self.metrics.in_flight.dec()
+            self._report(observation, span, request_id, client)
+            span.end()
+
+        observation._finish = finish
+        try:
+            with use_span(span, end_on_exit=False):
                 yield observation
-            finally:
-                self.metrics.in_flight.dec()
-                self._report(observation, span, request_id, client)
+        finally:
+            if not observation._kept_open:
+                observation._finished()
 
     @contextmanager
     def subscription(

@@ -11,15 +11,24 @@ Reporting (span, log line, metrics, usage) is `bff.pipeline.observation`'s.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 
 import orjson
 from graphql import ExecutionResult, GraphQLError
+from opentelemetry.trace import StatusCode, Tracer, set_span_in_context
 
 from bff.contract.persisted import PersistedQueries
 from bff.execution.cache_policy import NOT_CACHEABLE, CachePolicy
 from bff.execution.errors import JsonDict, Refusal, RequestFailure, format_error
+from bff.execution.incremental import Incremental, Part, Subsequent
 from bff.execution.operations import Operations, Prepared
 from bff.execution.request import GraphQLRequest
 from bff.execution.response_cache import ResponseCache
@@ -56,6 +65,21 @@ class Answered:
     policy: CachePolicy
     age: int | None = None
     """Seconds the body spent in the response cache, when it came from there."""
+
+
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """The operation is answered in parts: the initial payload now, the rest as they come.
+
+    Payloads are JSON objects in the deferSpec=20220824 shape
+    (`bff.execution.incremental`); `rest` ends when the last is out or the
+    budget ran out, and `close` stops what still runs when the client goes away.
+    """
+
+    initial: JsonDict
+    policy: CachePolicy
+    rest: AsyncIterator[JsonDict]
+    close: Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,17 +199,34 @@ class Pipeline:
         headers: Mapping[str, str],
         check: Check,
         batch: Batch | None = None,
-    ) -> Answered | Refused:
+        multipart: bool = False,
+    ) -> Answered | Streamed | Refused:
         """Admit, answer from the response cache or execute, and shape the body.
 
         An operation of a `batch` waits, once admitted, for the batch's decision,
-        and runs on the loaders the batch shares.
+        and runs on the loaders the batch shares. A document with `@defer` or
+        `@stream` is answered in parts (`Streamed`) when the edge may send them
+        (`multipart`, never for a batch's entries), else whole; it is never kept
+        in the response cache.
         """
         try:
             prepared, loaders = await self._admitted(request, charge, observation, check, batch)
             policy = prepared.policy
             cache_key = None
             responses = self._responses
+            if prepared.incremental:
+                return await self._incremental(
+                    prepared,
+                    request,
+                    request_id=request_id,
+                    caller=caller,
+                    observation=observation,
+                    arrived=arrived,
+                    subject_id=subject_id,
+                    client=client,
+                    multipart=multipart and batch is None,
+                    loaders=loaders,
+                )
             if responses is not None and policy.shared and not observation.detailed:
                 cache_key = responses.key(
                     prepared.sha256, prepared.operation_name, request.variables, headers
@@ -212,6 +253,52 @@ class Pipeline:
             assert responses is not None
             responses.put(cache_key, encoded, policy.max_age)
         return Answered(encoded, policy)
+
+    async def _incremental(
+        self,
+        prepared: Prepared,
+        request: GraphQLRequest,
+        *,
+        request_id: str,
+        caller: Caller,
+        observation: Observation,
+        arrived: float,
+        subject_id: str | None,
+        client: tuple[str, str],
+        multipart: bool,
+        loaders: Loaders | None,
+    ) -> Answered | Streamed | Refused:
+        """Run a document that defers or streams: in parts, or merged into one body.
+
+        The operation's budget covers the whole stream (`Incremental.payloads`).
+        """
+        try:
+            deadline = arrived + self._budget_for(prepared.operation_name)
+            subject = Subject(caller.user_id or subject_id, *client)
+            context = self._make_context(
+                request_id, caller, observation, deadline, subject, loaders
+            )
+            with self.telemetry.tracer.start_as_current_span("graphql.execute"):
+                outcome = await self.operations.execute_incrementally(
+                    prepared, request.variables, context
+                )
+                if isinstance(outcome, Incremental) and not multipart:
+                    outcome = await outcome.merged(deadline)
+        except RequestFailure as failed:
+            observation.error_codes.append(failed.code)
+            return Refused(failed.refusal)
+        observation.variants = context.experiments.served
+        if isinstance(outcome, ExecutionResult):
+            body, policy = _shaped(outcome, prepared.policy, observation, request_id)
+            return Answered(orjson.dumps(body), policy)
+        initial, policy = _shaped(outcome.initial, prepared.policy, observation, request_id)
+        initial["hasNext"] = True
+        parts = _Parts(self.telemetry.tracer, observation, request_id)
+        if observation.detailed:
+            extensions = initial["extensions"]
+            assert isinstance(extensions, dict)
+            extensions["debug"]["parts"] = parts.sent(())
+        return Streamed(initial, policy, parts.shaped(outcome.payloads(deadline)), outcome.aclose)
 
     async def subscribe(
         self,
@@ -248,6 +335,67 @@ class Pipeline:
         return Subscribed(prepared, stream)
 
 
+class _Parts:
+    """Shapes the payloads after the initial one, each deferred part with its own span.
+
+    A part's span runs from when the initial payload was ready to when the part
+    went out, under the operation's span; with the debug timeline on, each
+    payload's `extensions.debug` tells when every part so far went out.
+    """
+
+    def __init__(self, tracer: Tracer, observation: Observation, request_id: str) -> None:
+        self._tracer = tracer
+        self._observation = observation
+        self._request_id = request_id
+        self._started = time.time_ns()
+        self._sent: list[JsonDict] = []
+
+    def sent(self, path: tuple[str | int, ...], label: str | None = None) -> list[JsonDict]:
+        """Notes that the part at `path` went out now; every part so far, in order."""
+        went = round((time.perf_counter() - self._observation.started) * 1000, 2)
+        entry: JsonDict = {"path": list(path), "sentMs": went}
+        if label is not None:
+            entry["label"] = label
+        self._sent.append(entry)
+        return list(self._sent)
+
+    async def shaped(self, payloads: AsyncIterator[Subsequent]) -> AsyncIterator[JsonDict]:
+        observation = self._observation
+        parent = set_span_in_context(observation.span)
+        async for payload in payloads:
+            shaped_parts = []
+            for part in payload.parts:
+                shaped = self._part(part)
+                span = self._tracer.start_span(
+                    "graphql.deferred", context=parent, start_time=self._started
+                )
+                span.set_attribute("graphql.defer.path", [str(key) for key in part.path])
+                if part.label is not None:
+                    span.set_attribute("graphql.defer.label", part.label)
+                if part.errors:
+                    span.set_status(StatusCode.ERROR)
+                    if observation.outcome == "ok":
+                        observation.outcome = "partial"
+                span.end()
+                if observation.detailed:
+                    self.sent(part.path, part.label)
+                shaped_parts.append(shaped)
+            body: JsonDict = {"hasNext": payload.has_next}
+            if shaped_parts:
+                body["incremental"] = shaped_parts
+            if observation.detailed:
+                debug = observation.debug_extension()
+                debug["parts"] = list(self._sent)
+                body["extensions"] = {"debug": debug}
+            yield body
+
+    def _part(self, part: Part) -> JsonDict:
+        return part.wire(self._formatted)
+
+    def _formatted(self, errors: Sequence[GraphQLError]) -> list[JsonDict]:
+        return formatted(errors, self._observation, self._request_id)
+
+
 def _shaped(
     result: ExecutionResult, policy: CachePolicy, observation: Observation, request_id: str
 ) -> tuple[JsonDict, CachePolicy]:
@@ -282,7 +430,7 @@ def payload(result: ExecutionResult, observation: Observation, request_id: str) 
 
 
 def formatted(
-    errors: list[GraphQLError] | tuple[GraphQLError, ...],
+    errors: Sequence[GraphQLError],
     observation: Observation,
     request_id: str,
 ) -> list[JsonDict]:

@@ -109,7 +109,7 @@ def test_graphiql_reloads_documents_the_schema_and_runs_the_examples_offline(
                 )
             )
             # The example tabs run as they come, with their variables and headers.
-            page.click(".graphiql-tab >> text=ProductPage")
+            page.click('.graphiql-tab >> text="ProductPage"')
             page.click("button.graphiql-execute-button")
             page.wait_for_function(RESULT_HAS, arg='"id": "p1"')
             product_page = page.inner_text(".result-window")
@@ -121,6 +121,14 @@ def test_graphiql_reloads_documents_the_schema_and_runs_the_examples_offline(
             audit = Axe().run(page, context="#bff-debug-panel")
             page.focus("#bff-debug-panel button")
             focused = page.evaluate("document.activeElement.textContent")
+            # The deferred product page fills the result pane in as its parts arrive,
+            # and the panel says when each went out.
+            page.click(".graphiql-tab >> text=ProductPageDeferred")
+            page.click("button.graphiql-execute-button")
+            page.wait_for_function(RESULT_HAS, arg='"reviews"')
+            page.wait_for_selector("#bff-debug-panel >> text=parts sent")
+            deferred_page = page.inner_text(".result-window")
+            parts_panel = page.inner_text("#bff-debug-panel")
             page.click(".graphiql-tab >> text=HomeFeed")
             page.click("button.graphiql-execute-button")
             page.wait_for_function(RESULT_HAS, arg="Ada Lovelace")
@@ -161,6 +169,11 @@ def test_graphiql_reloads_documents_the_schema_and_runs_the_examples_offline(
     assert '"name": ' in product_page
     assert '"debug"' not in product_page
     assert "Trace id" in panel
+    assert '"rating": ' in deferred_page
+    assert '"hasNext"' not in deferred_page
+    assert '"debug"' not in deferred_page
+    assert "3 parts sent" in parts_panel
+    assert "reviews" in parts_panel
     assert "catalog" in panel
     assert rows >= 1
     assert focused == "Copy trace id"

@@ -29,7 +29,8 @@ from graphql import (
 
 from bff.execution.analysis import analyse
 from bff.execution.cache_policy import CachePolicies
-from bff.execution.incremental import Incremental, execute_incrementally
+from bff.execution.incremental import Incremental
+from bff.execution.incremental_plan import execute_incrementally
 from bff.execution.plan import build_plan
 from resolvers.loaders import BatchLoader
 from tests.integration.test_planned_execution import SCHEMA, Item
@@ -143,7 +144,7 @@ async def planned_payloads(query: str, variables: dict[str, object]) -> tuple[Js
     result = await planned(query, variables)
     if isinstance(result, ExecutionResult):
         return dict(result.formatted), []
-    return result.initial_payload(), [payload async for payload in result.subsequent]
+    return result.initial_payload(), [payload.wire() async for payload in result.subsequent]
 
 
 async def reference_payloads(query: str, variables: dict[str, object]) -> tuple[Json, list[Json]]:
@@ -369,7 +370,7 @@ async def test_the_initial_payload_does_not_wait_for_deferred_parts() -> None:
     assert isinstance(result, Incremental)
     assert result.initial.data == {"item": {"id": 1}}
     context.release.set()
-    assert [payload async for payload in result.subsequent] == [
+    assert [payload.wire() async for payload in result.subsequent] == [
         {"incremental": [{"data": {"later": "later 1"}, "path": ["item"]}], "hasNext": False}
     ]
 
@@ -382,7 +383,7 @@ async def test_closing_the_stream_early_cancels_deferred_work() -> None:
     assert deferred
     assert not any(task.done() for task in deferred)
 
-    await result.subsequent.aclose()
+    await result.aclose()
     await asyncio.sleep(0)
 
     assert all(task.cancelled() for task in deferred)
@@ -411,7 +412,7 @@ async def test_loaders_batch_across_deferred_parts_and_the_initial_payload() -> 
     )
 
     assert isinstance(result, Incremental)
-    payloads = [payload async for payload in result.subsequent]
+    payloads = [payload.wire() async for payload in result.subsequent]
     entries = sorted(entries_of(payloads), key=lambda entry: str(entry["label"]))
     assert [entry["data"] for entry in entries] == [
         {"friend": {"id": 101}},
@@ -428,7 +429,7 @@ async def test_loaders_batch_across_streamed_items() -> None:
     )
 
     assert isinstance(result, Incremental)
-    assert [payload async for payload in result.subsequent] == [
+    assert [payload.wire() async for payload in result.subsequent] == [
         {
             "incremental": [
                 {"items": [{"friend": {"id": 102}}, {"friend": {"id": 104}}], "path": ["items", 1]}

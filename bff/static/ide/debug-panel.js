@@ -85,6 +85,21 @@
         }))));
   }
 
+  // With @defer or @stream: when each part of the answer went out.
+  function Parts(props) {
+    return h("table", { className: "bff-calls" },
+      h("caption", null, props.parts.length + " parts sent"),
+      h("thead", null, h("tr", null,
+        ["Part", "Path", "Sent ms"]
+          .map(function (name) { return h("th", { scope: "col", key: name }, name); }))),
+      h("tbody", null, props.parts.map(function (part, index) {
+        return h("tr", { key: index },
+          h("td", null, index === 0 ? "initial" : (part.label || "deferred")),
+          h("td", null, h("code", null, part.path.join(".") || "(root)")),
+          h("td", { className: "bff-number" }, part.sentMs));
+      })));
+  }
+
   function Panel() {
     var debug = useLastDebug();
     if (!debug) {
@@ -101,6 +116,7 @@
             debug.warnings.map(function (warning, index) { return h("li", { key: index }, warning); }))
         : null,
       h(Calls, { debug: debug }),
+      debug.parts ? h(Parts, { parts: debug.parts }) : null,
       memo.length
         ? h("p", null, "Answered from this request's own loaders: " + memo.map(function (name) {
             return name + " ×" + debug.perRequestCache[name];

@@ -3,16 +3,40 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("bff-config").textContent);
-  // Plain JSON answers (the BFF serves no incremental delivery), so each result
-  // arrives as one object the debug panel can read. Subscriptions go over a
-  // WebSocket on the same path, with the graphql-ws client GraphiQL bundles; the
-  // Headers tab (its Authorization) becomes the connection_init payload.
+  // Incremental delivery on: GraphiQL asks for multipart/mixed, and a document
+  // with @defer or @stream fills the result pane in as its parts arrive (the
+  // fetcher then answers with an async iterable of payloads, or of arrays of
+  // them). Subscriptions go over a WebSocket on the same path, with the
+  // graphql-ws client GraphiQL bundles; the Headers tab (its Authorization)
+  // becomes the connection_init payload.
   var socket = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + config.endpoint;
   var send = GraphiQL.createFetcher({
     url: config.endpoint,
     subscriptionUrl: socket,
-    enableIncrementalDelivery: false,
+    enableIncrementalDelivery: true,
   });
+  // Each payload through the debug panel, however the fetcher delivers them.
+  function received(result, show) {
+    if (Array.isArray(result)) {
+      return result.map(function (part) { return BffDebugPanel.receive(part, show); });
+    }
+    if (result && typeof result[Symbol.asyncIterator] === "function") {
+      var source = result[Symbol.asyncIterator]();
+      var mapped = {
+        next: function () {
+          return source.next().then(function (step) {
+            return step.done ? step : { done: false, value: received(step.value, show) };
+          });
+        },
+        return: function (value) {
+          return source.return ? source.return(value) : Promise.resolve({ done: true, value: value });
+        },
+      };
+      mapped[Symbol.asyncIterator] = function () { return mapped; };
+      return mapped;
+    }
+    return BffDebugPanel.receive(result, show);
+  }
   // GraphiQL parses the editor's document 100 ms after it last changed (a tab
   // switch, a paste) and takes the operation name, and whether to send it
   // over the WebSocket, from that parse: a run sooner names the previous
@@ -46,7 +70,7 @@
       options.headers = Object.assign({ "X-BFF-Debug": "1" }, options.headers || {});
       var introspection = params.operationName === "IntrospectionQuery";
       return Promise.resolve(send(params, options)).then(function (result) {
-        return BffDebugPanel.receive(result, !introspection);
+        return received(result, !introspection);
       });
     }
     return send(params, options);

@@ -47,6 +47,7 @@ def _analysis(query: str, name: str | None) -> Analysis:
         ("ProductPage", CachePolicy(5, private=False), True),
         ("CategoryListing", CachePolicy(5, private=False), True),
         ("HomeFeed", CachePolicy(0, private=True), True),
+        ("ProductPageDeferred", CachePolicy(5, private=False), True),
         ("PlaceOrder", NOT_CACHEABLE, False),
         ("OrderStatus", NOT_CACHEABLE, False),
     ],
@@ -100,3 +101,21 @@ def test_defer_and_stream_are_planned_per_their_variables() -> None:
     assert deferred.conditions == ("d", "n")
     ordinary = _analysis("{ product(id: 1) { name } } fragment F on Product { id @defer }", None)
     assert not ordinary.incremental  # only in a fragment the operation does not reach
+
+
+@pytest.mark.parametrize(
+    ("query", "incremental"),
+    [
+        ('{ product(id: "p1") { id ... @defer { name } } }', True),
+        ('{ product(id: "p1") { ...F @defer } } fragment F on Product { name }', True),
+        ('{ product(id: "p1") { reviews(first: 3) @stream(initialCount: 1) { rating } } }', True),
+        ('{ product(id: "p1") { ...F } } fragment F on Product { ... @defer { name } }', True),
+        ('{ product(id: "p1") { id ... { name } } }', False),
+    ],
+)
+def test_defer_and_stream_make_a_document_incremental_and_keep_it_plannable(
+    query: str, incremental: bool
+) -> None:
+    analysis = _analysis(query, None)
+    assert analysis.incremental is incremental
+    assert analysis.plannable
