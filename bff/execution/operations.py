@@ -33,6 +33,7 @@ from graphql.execution import (
     ExperimentalIncrementalExecutionResults,
     experimental_execute_incrementally,
 )
+from graphql.execution.values import VariableValues
 from opentelemetry.trace import NoOpTracer, Tracer
 
 from bff.config.settings import Settings
@@ -43,6 +44,7 @@ from bff.execution.documents import Validator, parse_document, sha256_of
 from bff.execution.errors import Refusal, RequestFailure
 from bff.execution.executor import PathTrackingExecutor, PlannedExecution, SubscriptionExecutor
 from bff.execution.incremental import Incremental, from_graphql_core
+from bff.execution.incremental_plan import execute_incrementally as execute_planned_incrementally
 from bff.execution.limits import FragmentCycle, LimitExceeded, Limits, measure
 from bff.execution.plan import ObjectPlan, build_plan
 from bff.observability.tracing import document_signature
@@ -102,6 +104,8 @@ class Prepared:
 
 Outcome = Prepared | Refusal
 _Key = tuple[str, str | None]
+_PlanKey = tuple[str, str | None, tuple[object, ...], bool]
+"""A plan's: the document, the operation, its conditions' values, and whether it is incremental."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +146,7 @@ class Operations:
         self._deprecations = deprecated_coordinates(self._schema)
         self._personal = frozenset(personal_data(self._schema))
         self._outcomes: LRUCache[_Key, _Kept] | None = None
-        self._plans: LRUCache[tuple[str, str | None, tuple[object, ...]], ObjectPlan] | None = None
+        self._plans: LRUCache[_PlanKey, ObjectPlan] | None = None
         if cache_bytes > 0:
             self._outcomes = LRUCache(cache_bytes, getsizeof=lambda kept: kept.size)
             # Plans are rebuilt from the prepared document: a quarter of the budget is theirs.
@@ -151,6 +155,8 @@ class Operations:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bff-prepare")
         self.hits = 0
         self.misses = 0
+        self.planned_incremental = 0
+        """Operations answered in parts by the planned executor (the rest: graphql-core)."""
 
     def close(self) -> None:
         """Stop the preparation thread; preparations not started are dropped."""
@@ -314,7 +320,12 @@ class Operations:
         return result
 
     async def execute_incrementally(
-        self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
+        self,
+        prepared: Prepared,
+        variables: Mapping[str, object] | None,
+        context: Context,
+        *,
+        parts: bool = True,
     ) -> Incremental | ExecutionResult:
         """Run a document that may defer or stream parts: in parts, or whole when none was.
 
@@ -322,12 +333,27 @@ class Operations:
         whose docstring is the contract an executor meets): its initial result,
         then the later payloads in the deferSpec=20220824 shape. A document whose
         `@defer(if:)` and `@stream(if:)` all came to false is answered whole.
-        Today graphql-core's `experimental_execute_incrementally` runs these
-        documents; the planned executor is to answer with the same `Incremental`.
+        The planned executor runs what it can (`bff.execution.incremental_plan`);
+        graphql-core's `experimental_execute_incrementally` the rest. Without
+        `parts` (a client that reads one body), the planned executor answers
+        deferred fragments inline; graphql-core's parts are for the caller to merge.
         """
         if prepared.operation_type == OperationType.SUBSCRIPTION:
             message = "Subscriptions are served over a WebSocket (graphql-transport-ws), not HTTP."
             raise RequestFailure(400, ErrorCode.BAD_REQUEST, [GraphQLError(message)])
+        if self._planned and prepared.plannable:
+            if not parts:
+                return await self._execute_planned(prepared, variables, context)
+            coerced, plan = self._plan(prepared, variables, incremental=True)
+            self.planned_incremental += 1
+            return await execute_planned_incrementally(
+                self._strawberry,
+                prepared.operation,
+                plan,
+                coerced,
+                context,
+                tracer=self._resolver_tracer,
+            )
         outcome = experimental_execute_incrementally(
             self._schema,
             prepared.document,
@@ -344,9 +370,14 @@ class Operations:
             raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
         return result
 
-    async def _execute_planned(
-        self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
-    ) -> ExecutionResult:
+    def _plan(
+        self,
+        prepared: Prepared,
+        variables: Mapping[str, object] | None,
+        *,
+        incremental: bool = False,
+    ) -> tuple[VariableValues, ObjectPlan]:
+        """The variables coerced, and the plan for their conditions' values (kept)."""
         coerced = get_variable_values(
             self._schema,
             prepared.operation.variable_definitions or (),
@@ -359,12 +390,25 @@ class Operations:
             prepared.sha256,
             prepared.operation_name,
             tuple(coerced.coerced.get(name) for name in prepared.conditions),
+            incremental,
         )
         plan = self._plans.get(key) if self._plans is not None else None
         if plan is None:
-            plan = build_plan(self._schema, prepared.document, prepared.operation, coerced.coerced)
+            plan = build_plan(
+                self._schema,
+                prepared.document,
+                prepared.operation,
+                coerced.coerced,
+                incremental=incremental,
+            )
             if self._plans is not None:
                 self._plans[key] = plan
+        return coerced, plan
+
+    async def _execute_planned(
+        self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
+    ) -> ExecutionResult:
+        coerced, plan = self._plan(prepared, variables)
         execution = PlannedExecution(
             self._strawberry, prepared.operation, coerced, context, tracer=self._resolver_tracer
         )
@@ -404,10 +448,13 @@ class Operations:
 
 
 def _plan_weight(plan: ObjectPlan) -> int:
+    """Its estimated bytes: its fields, those of its deferred fragments' sub-plans included."""
     fields = 0
     stack = [plan]
     while stack:
-        for planned in stack.pop().fields:
+        level = stack.pop()
+        stack.extend(deferred.plan for deferred in level.deferred)
+        for planned in level.fields:
             fields += 1
             if planned.child is not None:
                 stack.append(planned.child)

@@ -280,7 +280,7 @@ class Pipeline:
             )
             with self.telemetry.tracer.start_as_current_span("graphql.execute"):
                 outcome = await self.operations.execute_incrementally(
-                    prepared, request.variables, context
+                    prepared, request.variables, context, parts=multipart
                 )
                 if isinstance(outcome, Incremental) and not multipart:
                     outcome = await outcome.merged(deadline)

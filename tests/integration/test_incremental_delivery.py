@@ -89,11 +89,57 @@ async def test_a_deferred_product_page_comes_in_parts_that_add_up_to_the_whole(
     assert response.headers["vary"].startswith("Accept")
 
 
+TWO_PRODUCTS = """query TwoProducts($a: ID!, $b: ID!) {
+  a: product(id: $a) { id ...Later @defer(label: "a") }
+  b: product(id: $b) { id ...Later @defer(label: "b") }
+}
+fragment Later on Product { rating { average } reviews(first: 2) { author { name } } }"""
+
+
+@pytest.mark.parametrize("planned", [True, False], ids=["planned", "graphql-core"])
+@pytest.mark.parametrize(
+    ("deferred", "variables"),
+    [
+        (PRODUCT_PAGE_DEFERRED.query, {"id": "p1"}),
+        (TWO_PRODUCTS, {"a": "p1", "b": "p2"}),  # two deferred parts, their loads in one batch
+    ],
+    ids=["ProductPageDeferred", "two deferred products"],
+)
+async def test_the_planned_executor_serves_deferred_documents_batching_across_their_parts(
+    planned: bool, deferred: str, variables: dict[str, object]
+) -> None:
+    env = {"BFF_PLANNED_EXECUTION": str(planned).lower()}
+    undeferred = deferred.replace(' @defer(label: "a")', "").replace(' @defer(label: "b")', "")
+    undeferred = undeferred.replace(' ... @defer(label: "rating") {', " ... {")
+    undeferred = undeferred.replace(' ... @defer(label: "reviews") {', " ... {")
+    assert "@defer" not in undeferred
+    async with running_bff(env) as bff:
+        whole = await bff.query(undeferred, variables)
+        calls = bff.calls_by_route()
+        assert bff.operations.planned_incremental == 0
+    async with running_bff(env) as bff:
+        response = await post(bff, deferred, variables, MULTIPART)
+        parts = payloads(response)
+        deferred_calls = bff.calls_by_route()
+        served_by_plan = bff.operations.planned_incremental
+
+    assert whole.errors == []
+    assert len(parts) > 1
+    assert assembled(parts) == whole.data
+    assert served_by_plan == (1 if planned else 0)
+    # The deferred parts' loads join the initial payload's batches, and each other's.
+    assert deferred_calls == calls
+    assert calls["accounts GET /users"] == 1  # the reviews' authors, in one batch
+    assert calls["reviews GET /reviews/summary"] == 1
+
+
 async def test_a_client_that_did_not_ask_for_multipart_gets_one_merged_body(
     bff: Harness,
 ) -> None:
     response = await post(bff, PRODUCT_PAGE_DEFERRED.query, {"id": "p2"}, JSON)
     whole = await bff.run(PRODUCT_PAGE, id="p2")
+    # The planned executor's ordinary plan answered it, `@defer` inline.
+    assert bff.operations.planned_incremental == 0
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")

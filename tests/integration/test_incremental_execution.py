@@ -2,13 +2,16 @@
 
 A small schema built here reaches what the BFF's cannot on demand: a field
 that fails, a non-null one that is null, a resolver that never answers. The
-payloads are checked in the deferSpec=20220824 shape (`bff.execution.incremental`).
+payloads are checked in the deferSpec=20220824 shape (`bff.execution.incremental`),
+each test on both executors: the planned one (`bff.execution.incremental_plan`)
+and graphql-core's (`BFF_PLANNED_EXECUTION=false`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
@@ -61,17 +64,29 @@ SCHEMA = strawberry.Schema(
     query=Root, config=StrawberryConfig(enable_experimental_incremental_execution=True)
 )
 NO_CONTEXT = cast(Context, None)
+PLANNED: list[bool] = [True]
+"""Whether `run` uses the planned executor: each test runs with both (`executor`)."""
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["planned", "graphql-core"])
+def executor(request: pytest.FixtureRequest) -> Iterator[None]:
+    PLANNED[0] = request.param
+    yield
+    PLANNED[0] = True
 
 
 async def run(
     query: str, variables: dict[str, object] | None = None
 ) -> Incremental | ExecutionResult:
-    operations = Operations(SCHEMA)
+    operations = Operations(SCHEMA, planned=PLANNED[0])
     try:
         prepared = await operations.prepare(query, None)
         assert prepared.incremental
-        assert prepared.plannable  # graphql-core runs it still
-        return await operations.execute_incrementally(prepared, variables, NO_CONTEXT)
+        assert prepared.plannable
+        outcome = await operations.execute_incrementally(prepared, variables, NO_CONTEXT)
+        # The executor asked for is the one that ran it.
+        assert (operations.planned_incremental == 1) is PLANNED[0]
+        return outcome
     finally:
         operations.close()
 
@@ -199,6 +214,28 @@ async def _incremental(query: str) -> Incremental:
     outcome = await run(query)
     assert isinstance(outcome, Incremental)
     return outcome
+
+
+async def test_incremental_and_inline_plans_are_kept_apart_and_weigh_alike() -> None:
+    operations = Operations(SCHEMA)
+    try:
+        prepared = await operations.prepare("{ item { id ... @defer { name } } }", None)
+        whole = await operations.execute_incrementally(prepared, None, NO_CONTEXT, parts=False)
+        inline = operations.plan_cache_bytes()
+        outcome = await operations.execute_incrementally(prepared, None, NO_CONTEXT)
+        both = operations.plan_cache_bytes()
+    finally:
+        operations.close()
+
+    # Without parts, the planned executor's ordinary plan answers the fragment inline.
+    assert isinstance(whole, ExecutionResult)
+    assert whole.data == {"item": {"id": 7, "name": "item 7"}}
+    assert isinstance(outcome, Incremental)
+    await outcome.aclose()
+    assert operations.planned_incremental == 1
+    # A plan of its own, its deferred fragment's fields counted in its weight.
+    assert inline > 0
+    assert both == 2 * inline
 
 
 async def test_a_subscription_may_not_defer() -> None:
