@@ -2,7 +2,8 @@
 
 A shop's traffic spreads over its catalogue and its users, so each request
 of a run names the next key of a shuffled rotation: `ProductPage` over
-p1..p5000, `CategoryListing` over c1..c20, `HomeFeed` over u1..u1000, each
+p1..p5000 (and `ProductPageDeferred`, read in multipart parts),
+`CategoryListing` over c1..c20, `HomeFeed` over u1..u1000, each
 user signed in with a token of their own. `fixed` traffic sends the
 example's own variables every time instead, which measures the caches.
 """
@@ -15,11 +16,19 @@ from dataclasses import dataclass
 
 import orjson
 
-from bff.contract.examples import CATEGORY_LISTING, HOME_FEED, PRODUCT_PAGE, Example
+from bff.contract.examples import (
+    CATEGORY_LISTING,
+    HOME_FEED,
+    PRODUCT_PAGE,
+    PRODUCT_PAGE_DEFERRED,
+    Example,
+)
 from demo.data import CATEGORY_COUNT, PRODUCT_COUNT, USER_COUNT
 from demo.identity import IdentityProvider
 
 KEYSPACES = ("rotating", "fixed")
+MULTIPART = "multipart/mixed;deferSpec=20220824,application/json"
+"""What a client reading `@defer` parts accepts (`ProductPageDeferred` asks for parts)."""
 TOKEN_TTL_S = 24 * 3600
 _SEED = 13
 
@@ -52,7 +61,7 @@ def traffic(example: Example, keyspace: str, identity: IdentityProvider) -> Traf
 
 
 def _keys(example: Example) -> list[str | None]:
-    if example is PRODUCT_PAGE:
+    if example is PRODUCT_PAGE or example is PRODUCT_PAGE_DEFERRED:
         return [f"p{n}" for n in range(1, PRODUCT_COUNT + 1)]
     if example is CATEGORY_LISTING:
         return [f"c{n}" for n in range(1, CATEGORY_COUNT + 1)]
@@ -70,6 +79,8 @@ def _request(example: Example, key: str | None, identity: IdentityProvider) -> R
         (name,) = variables
         variables[name] = key
     headers = {"content-type": "application/json"}
+    if example is PRODUCT_PAGE_DEFERRED:
+        headers["accept"] = MULTIPART
     if user is not None:
         token = identity.sign(user, scope="orders:write", ttl_s=TOKEN_TTL_S)
         headers["authorization"] = f"Bearer {token}"
