@@ -237,12 +237,19 @@ def test_each_run_counts_from_zero(stack: DemoProcess, tmp_path: Path) -> None:
     assert requests_of(recounted, PRODUCT_PAGE.name, outcome="ok") == 0
 
 
+def gauge_writers(temporary: Path) -> set[str]:
+    """The processes that have written gauges in a metrics directory made under `temporary`."""
+    return {path.stem.rsplit("_", 1)[1] for path in temporary.glob("bff-metrics-*/gauge_*.db")}
+
+
 def test_without_a_directory_given_the_workers_share_a_temporary_one(
     stack: DemoProcess, tmp_path: Path
 ) -> None:
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     with serving_bff(stack, tmp_path / "bff.log", BFF_WORKERS="2", TMPDIR=str(temporary)):
+        # Ready means one worker answers; each publishes its gauges within a second of starting.
+        wait_for(lambda: len(gauge_writers(temporary)) == 2)
         made = list(temporary.glob("bff-metrics-*"))
         files = {path.name for path in made[0].glob("*.db")} if made else set()
     with serving_bff(stack, tmp_path / "one.log", BFF_WORKERS="1", TMPDIR=str(temporary)):
