@@ -292,24 +292,10 @@ class Operations:
     async def execute(
         self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
     ) -> ExecutionResult:
-        if prepared.operation_type == OperationType.SUBSCRIPTION:
-            message = "Subscriptions are served over a WebSocket (graphql-transport-ws), not HTTP."
-            raise RequestFailure(400, ErrorCode.BAD_REQUEST, [GraphQLError(message)])
+        _refuse_subscription(prepared)
         if self._planned and prepared.plannable:
             return await self._execute_planned(prepared, variables, context)
-        # graphql-core's `execute` refuses a schema holding `@defer` and `@stream`:
-        # its incremental entry point runs the same, and answers a document
-        # without them whole.
-        outcome = experimental_execute_incrementally(
-            self._schema,
-            prepared.document,
-            context_value=context,
-            variable_values=dict(variables) if variables else None,
-            operation_name=prepared.operation_name,
-            executor_class=PathTrackingExecutor,
-            hide_suggestions=not self._validator.suggestions,
-        )
-        completed = await outcome if isawaitable(outcome) else outcome
+        completed = await self._graphql_core(prepared, variables, context)
         if isinstance(completed, ExperimentalIncrementalExecutionResults):
             # Not reached: a document with `@defer` or `@stream` is incremental.
             completed = await from_graphql_core(completed).merged(None)
@@ -338,9 +324,7 @@ class Operations:
         `parts` (a client that reads one body), the planned executor answers
         deferred fragments inline; graphql-core's parts are for the caller to merge.
         """
-        if prepared.operation_type == OperationType.SUBSCRIPTION:
-            message = "Subscriptions are served over a WebSocket (graphql-transport-ws), not HTTP."
-            raise RequestFailure(400, ErrorCode.BAD_REQUEST, [GraphQLError(message)])
+        _refuse_subscription(prepared)
         if self._planned and prepared.plannable:
             if not parts:
                 return await self._execute_planned(prepared, variables, context)
@@ -354,6 +338,22 @@ class Operations:
                 context,
                 tracer=self._resolver_tracer,
             )
+        result = await self._graphql_core(prepared, variables, context)
+        if isinstance(result, ExperimentalIncrementalExecutionResults):
+            return from_graphql_core(result)
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
+        return result
+
+    async def _graphql_core(
+        self, prepared: Prepared, variables: Mapping[str, object] | None, context: Context
+    ) -> ExecutionResult | ExperimentalIncrementalExecutionResults:
+        """graphql-core's executor over `prepared`.
+
+        Its `execute` refuses a schema holding `@defer` and `@stream`: its
+        incremental entry point runs the same, and answers a document without
+        them whole.
+        """
         outcome = experimental_execute_incrementally(
             self._schema,
             prepared.document,
@@ -363,12 +363,7 @@ class Operations:
             executor_class=PathTrackingExecutor,
             hide_suggestions=not self._validator.suggestions,
         )
-        result = await outcome if isawaitable(outcome) else outcome
-        if isinstance(result, ExperimentalIncrementalExecutionResults):
-            return from_graphql_core(result)
-        if result.data is None and result.errors and all(e.path is None for e in result.errors):
-            raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
-        return result
+        return await outcome if isawaitable(outcome) else outcome
 
     def _plan(
         self,
@@ -475,3 +470,10 @@ def _redacted(errors: Sequence[GraphQLError], prepared: Prepared) -> list[GraphQ
             )
         redacted.append(error)
     return redacted
+
+
+def _refuse_subscription(prepared: Prepared) -> None:
+    """Subscriptions run over a WebSocket (`bff.ws`), never through `execute`."""
+    if prepared.operation_type == OperationType.SUBSCRIPTION:
+        message = "Subscriptions are served over a WebSocket (graphql-transport-ws), not HTTP."
+        raise RequestFailure(400, ErrorCode.BAD_REQUEST, [GraphQLError(message)])

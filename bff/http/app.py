@@ -41,6 +41,7 @@ from bff.observability.tracing import INSTRUMENTATION, TracingMiddleware
 from bff.observability.tracing import tracer_provider as build_tracer_provider
 from bff.pipeline.lifecycle import CloseWhileDraining, Lifecycle
 from bff.pipeline.observation import Observation, SharedObserver, Telemetry
+from bff.pipeline.operation import Pipeline
 from bff.product.decisions import ProductDecisions
 from bff.security.auth import Authenticator, KeySet, TokenRules
 from bff.security.http_headers import SecurityHeaders, cors
@@ -192,37 +193,36 @@ def create_app(
         )
 
     telemetry = Telemetry(tracer, metrics, usage=decisions.usage)
-    endpoint = GraphQLEndpoint(
+    # One pipeline for every transport: HTTP, batches, incremental delivery, WebSocket.
+    pipeline = Pipeline(
         operations,
         make_context,
-        authenticator,
         telemetry,
-        graphiql_page=_graphiql_page(settings),
+        rate_limiter=rate_limiter,
+        persisted=persisted,
+        budget_for=settings.resilience.budget_for,
         responses=responses,
+        make_loaders=make_loaders,
+    )
+    endpoint = GraphQLEndpoint(
+        pipeline,
+        authenticator,
+        graphiql_page=_graphiql_page(settings),
         debug=settings.debug,
         max_body_bytes=settings.limits.max_body_bytes,
-        rate_limiter=rate_limiter,
         csrf_prevention=settings.http.csrf_prevention,
-        budget_for=settings.resilience.budget_for,
         max_in_flight=settings.resilience.max_in_flight,
-        persisted=persisted,
         vary=settings.response_cache_vary,
         batch_max=settings.limits.batch_max,
         batch_max_cost=settings.limits.batch_max_cost,
-        make_loaders=make_loaders,
     )
     sockets = WebSocketEndpoint(
         Subscriptions(
-            operations,
-            make_context,
+            pipeline,
             authenticator,
-            telemetry,
             max_per_connection=settings.subscriptions.max_per_connection,
             max_per_user=settings.subscriptions.max_per_user,
             max_per_address=settings.subscriptions.max_per_address,
-            budget_for=settings.resilience.budget_for,
-            rate_limiter=rate_limiter,
-            persisted=persisted,
         ),
         lifecycle,
         _session_rules(settings),

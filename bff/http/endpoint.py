@@ -19,9 +19,8 @@ from graphql import GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bff.contract.persisted import PersistedQueries
 from bff.execution.errors import JsonDict, RequestFailure, request_error
-from bff.execution.operations import Operations, Prepared
+from bff.execution.operations import Prepared
 from bff.execution.request import (
     GraphQLRequest,
     client_id_of,
@@ -29,24 +28,20 @@ from bff.execution.request import (
     failure,
     request_id_of,
 )
-from bff.execution.response_cache import ResponseCache
 from bff.http.media import GRAPHQL_RESPONSE_JSON, JSON, accepts_multipart, negotiate
 from bff.http.multipart import MultipartResponse
 from bff.http.reading import Entry, read_request
 from bff.http.statuses import status_of
 from bff.pipeline.admission import refused
-from bff.pipeline.observation import Telemetry
 from bff.pipeline.operation import (
     Answered,
-    ContextFactory,
-    LoadersFactory,
     Pipeline,
     Refused,
     Streamed,
 )
 from bff.security.auth import AuthenticationFailed, Authenticator
 from bff.security.http_headers import looks_like_csrf
-from bff.security.rate_limit import Charge, RateLimiter
+from bff.security.rate_limit import Charge
 from clients.errors import ErrorCode
 from resolvers.context import Caller
 
@@ -57,39 +52,23 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 class GraphQLEndpoint:
     def __init__(
         self,
-        operations: Operations,
-        make_context: ContextFactory,
+        pipeline: Pipeline,
         authenticator: Authenticator,
-        telemetry: Telemetry,
         *,
         graphiql_page: Callable[[], Response] | None = None,
-        responses: ResponseCache | None = None,
         debug: bool = False,
         max_body_bytes: int,
-        rate_limiter: RateLimiter | None = None,
         csrf_prevention: bool = False,
-        budget_for: Callable[[str | None], float],
         max_in_flight: int,
-        persisted: PersistedQueries | None = None,
         vary: tuple[str, ...] = (),
         batch_max: int = 0,
         batch_max_cost: int = 0,
-        make_loaders: LoadersFactory | None = None,
     ) -> None:
-        self._pipeline = Pipeline(
-            operations,
-            make_context,
-            telemetry,
-            rate_limiter=rate_limiter,
-            persisted=persisted,
-            budget_for=budget_for,
-            responses=responses,
-            make_loaders=make_loaders,
-        )
+        self._pipeline = pipeline
         self._batch_max = batch_max
         self._batch_max_cost = batch_max_cost
         self._authenticator = authenticator
-        self._telemetry = telemetry
+        self._telemetry = pipeline.telemetry
         self._graphiql_page = graphiql_page
         self._debug = debug
         self._max_body_bytes = max_body_bytes

@@ -33,13 +33,11 @@ from typing import Literal
 
 from graphql import FieldNode, GraphQLError, OperationType
 
-from bff.contract.persisted import PersistedQueries
 from bff.execution.errors import RequestFailure
-from bff.execution.operations import Operations, Prepared
+from bff.execution.operations import Prepared
 from bff.execution.request import GraphQLRequest, failure
-from bff.pipeline.observation import Observation, Telemetry
+from bff.pipeline.observation import Observation
 from bff.pipeline.operation import (
-    ContextFactory,
     Pipeline,
     Refused,
     Rejected,
@@ -48,7 +46,6 @@ from bff.pipeline.operation import (
     payload,
 )
 from bff.security.auth import Authenticator
-from bff.security.rate_limit import RateLimiter
 from bff.ws.quotas import Hold, Quota
 from clients.errors import ErrorCode
 from resolvers.context import Caller
@@ -83,28 +80,16 @@ class Subscriptions:
 
     def __init__(
         self,
-        operations: Operations,
-        make_context: ContextFactory,
+        pipeline: Pipeline,
         authenticator: Authenticator,
-        telemetry: Telemetry,
         *,
         max_per_connection: int,
         max_per_user: int,
         max_per_address: int,
-        budget_for: Callable[[str | None], float],
-        rate_limiter: RateLimiter | None = None,
-        persisted: PersistedQueries | None = None,
     ) -> None:
-        self._pipeline = Pipeline(
-            operations,
-            make_context,
-            telemetry,
-            rate_limiter=rate_limiter,
-            persisted=persisted,
-            budget_for=budget_for,
-        )
+        self._pipeline = pipeline
         self.authenticator = authenticator
-        self._telemetry = telemetry
+        self._telemetry = pipeline.telemetry
         self._max_per_connection = max_per_connection
         self._quota = Quota(per_user=max_per_user, per_address=max_per_address)
 
