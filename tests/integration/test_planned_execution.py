@@ -15,7 +15,15 @@ from enum import Enum
 
 import pytest
 import strawberry
-from graphql import ExecutionResult, get_operation_ast, get_variable_values, parse
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    OperationDefinitionNode,
+    get_operation_ast,
+    get_variable_values,
+    parse,
+)
+from graphql.execution.values import VariableValues
 from strawberry.schema.config import StrawberryConfig
 
 from bff.contract.examples import REFERENCE_OPERATIONS
@@ -241,9 +249,17 @@ EDGE_CASES = [
 ]
 
 
-async def run_both(
-    query: str, variables: dict[str, object]
-) -> tuple[strawberry.types.ExecutionResult, ExecutionResult]:
+class Planning(typing.NamedTuple):
+    """What planning a query needs: its document, operation, variables and conditions."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    variables: VariableValues
+    conditions: dict[str, object]
+
+
+def planning(query: str, variables: dict[str, object]) -> Planning:
+    """`query` parsed, analysed (it must be plannable) and its variables coerced."""
     document = parse(query)
     operation = get_operation_ast(document)
     assert operation is not None
@@ -256,10 +272,17 @@ async def run_both(
         deprecations={},
     )
     assert analysis.plannable
-    reference = await SCHEMA.execute(query, variable_values=variables)
     coerced = get_variable_values(SCHEMA._schema, operation.variable_definitions or (), variables)
     assert not isinstance(coerced, list)
     conditions = {name: coerced.coerced.get(name) for name in analysis.conditions}
+    return Planning(document, operation, coerced, conditions)
+
+
+async def run_both(
+    query: str, variables: dict[str, object]
+) -> tuple[strawberry.types.ExecutionResult, ExecutionResult]:
+    document, operation, coerced, conditions = planning(query, variables)
+    reference = await SCHEMA.execute(query, variable_values=variables)
     plan = build_plan(SCHEMA._schema, document, operation, conditions)
     execution = PlannedExecution(SCHEMA, operation, coerced, context=None)
     data = await execution.run(plan)

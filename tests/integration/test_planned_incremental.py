@@ -22,18 +22,15 @@ from graphql import (
     ExperimentalIncrementalExecutionResults,
     experimental_execute_incrementally,
     get_operation_ast,
-    get_variable_values,
     parse,
     validate,
 )
 
-from bff.execution.analysis import analyse
-from bff.execution.cache_policy import CachePolicies
 from bff.execution.incremental import Incremental
 from bff.execution.incremental_plan import execute_incrementally
 from bff.execution.plan import build_plan
 from resolvers.loaders import BatchLoader
-from tests.integration.test_planned_execution import SCHEMA, Item
+from tests.integration.test_planned_execution import SCHEMA, Item, planning
 
 Json = dict[str, typing.Any]
 Key = tuple[tuple[str | int, ...], str | None]
@@ -119,22 +116,8 @@ CASES: list[tuple[str, str, dict[str, object]]] = [
 async def planned(
     query: str, variables: dict[str, object], context: object = None
 ) -> ExecutionResult | Incremental:
-    document = parse(query)
-    assert not validate(SCHEMA._schema, document)
-    operation = get_operation_ast(document)
-    assert operation is not None
-    analysis = analyse(
-        SCHEMA._schema,
-        document,
-        operation,
-        policies=CachePolicies(SCHEMA._schema),
-        personal=frozenset(),
-        deprecations={},
-    )
-    assert analysis.plannable
-    coerced = get_variable_values(SCHEMA._schema, operation.variable_definitions or (), variables)
-    assert not isinstance(coerced, list)
-    conditions = {name: coerced.coerced.get(name) for name in analysis.conditions}
+    assert not validate(SCHEMA._schema, parse(query))
+    document, operation, coerced, conditions = planning(query, variables)
     plan = build_plan(SCHEMA._schema, document, operation, conditions, incremental=True)
     return await execute_incrementally(SCHEMA, operation, plan, coerced, context)
 
