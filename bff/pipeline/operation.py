@@ -28,7 +28,7 @@ from opentelemetry.trace import StatusCode, Tracer, set_span_in_context
 from bff.contract.persisted import PersistedQueries
 from bff.execution.cache_policy import NOT_CACHEABLE, CachePolicy
 from bff.execution.errors import JsonDict, Refusal, RequestFailure, format_error
-from bff.execution.incremental import Incremental, Part, Subsequent
+from bff.execution.incremental import Incremental, Subsequent
 from bff.execution.operations import Operations, Prepared
 from bff.execution.request import GraphQLRequest
 from bff.execution.response_cache import ResponseCache
@@ -363,9 +363,7 @@ class _Parts:
         observation = self._observation
         parent = set_span_in_context(observation.span)
         async for payload in payloads:
-            shaped_parts = []
             for part in payload.parts:
-                shaped = self._part(part)
                 span = self._tracer.start_span(
                     "graphql.deferred", context=parent, start_time=self._started
                 )
@@ -379,18 +377,12 @@ class _Parts:
                 span.end()
                 if observation.detailed:
                     self.sent(part.path, part.label)
-                shaped_parts.append(shaped)
-            body: JsonDict = {"hasNext": payload.has_next}
-            if shaped_parts:
-                body["incremental"] = shaped_parts
+            body = payload.wire(self._formatted)
             if observation.detailed:
                 debug = observation.debug_extension()
                 debug["parts"] = list(self._sent)
                 body["extensions"] = {"debug": debug}
             yield body
-
-    def _part(self, part: Part) -> JsonDict:
-        return part.wire(self._formatted)
 
     def _formatted(self, errors: Sequence[GraphQLError]) -> list[JsonDict]:
         return formatted(errors, self._observation, self._request_id)
