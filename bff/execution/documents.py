@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import graphql.validation.rules.overlapping_fields_can_be_merged as overlapping
 from graphql import (
     DocumentNode,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
@@ -116,3 +117,12 @@ def _too_complex(errors: Sequence[GraphQLError], work: int) -> RequestFailure:
         extensions={"limit": "validation work", "maximum": work},
     )
     return RequestFailure(400, ErrorCode.OPERATION_LIMIT_EXCEEDED, [limited])
+
+
+def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    """The document's fragment definitions by name."""
+    return {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }

@@ -21,7 +21,6 @@ from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     ExecutionResult,
-    FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
@@ -40,7 +39,7 @@ from bff.config.settings import Settings
 from bff.execution.analysis import analyse
 from bff.execution.cache_policy import CachePolicies, CachePolicy
 from bff.execution.deprecation import deprecated_coordinates
-from bff.execution.documents import Validator, parse_document, sha256_of
+from bff.execution.documents import Validator, fragments_of, parse_document, sha256_of
 from bff.execution.errors import Refusal, RequestFailure
 from bff.execution.executor import PathTrackingExecutor, PlannedExecution, SubscriptionExecutor
 from bff.execution.incremental import Incremental, from_graphql_core
@@ -238,11 +237,7 @@ class Operations:
             raise RequestFailure(
                 400, ErrorCode.OPERATION_RESOLUTION_FAILURE, [GraphQLError(message)]
             )
-        fragments = {
-            definition.name.value: definition
-            for definition in document.definitions
-            if isinstance(definition, FragmentDefinitionNode)
-        }
+        fragments = fragments_of(document)
         try:
             measures = measure(self._schema, fragments, operation, self._limits)
         except LimitExceeded as exceeded:
@@ -299,11 +294,8 @@ class Operations:
         if isinstance(completed, ExperimentalIncrementalExecutionResults):
             # Not reached: a document with `@defer` or `@stream` is incremental.
             completed = await from_graphql_core(completed).merged(None)
-        result = completed
-        if result.data is None and result.errors and all(e.path is None for e in result.errors):
-            # No field ran: the variables could not be coerced to their types.
-            raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
-        return result
+        _refuse_uncoerced(completed, prepared)
+        return completed
 
     async def execute_incrementally(
         self,
@@ -341,8 +333,7 @@ class Operations:
         result = await self._graphql_core(prepared, variables, context)
         if isinstance(result, ExperimentalIncrementalExecutionResults):
             return from_graphql_core(result)
-        if result.data is None and result.errors and all(e.path is None for e in result.errors):
-            raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
+        _refuse_uncoerced(result, prepared)
         return result
 
     async def _graphql_core(
@@ -436,9 +427,7 @@ class Operations:
         if not isinstance(result, ExecutionResult):
             # graphql-core maps the source stream with an async generator.
             return cast(AsyncGenerator[ExecutionResult], result)
-        if result.errors and all(error.path is None for error in result.errors):
-            # No field ran: the variables could not be coerced to their types.
-            raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(result.errors, prepared))
+        _refuse_uncoerced(result, prepared)
         return result
 
 
@@ -477,3 +466,10 @@ def _refuse_subscription(prepared: Prepared) -> None:
     if prepared.operation_type == OperationType.SUBSCRIPTION:
         message = "Subscriptions are served over a WebSocket (graphql-transport-ws), not HTTP."
         raise RequestFailure(400, ErrorCode.BAD_REQUEST, [GraphQLError(message)])
+
+
+def _refuse_uncoerced(result: ExecutionResult, prepared: Prepared) -> None:
+    """No field ran, only errors without a path: the variables did not fit their types."""
+    errors = result.errors
+    if result.data is None and errors and all(error.path is None for error in errors):
+        raise RequestFailure(400, ErrorCode.BAD_USER_INPUT, _redacted(errors, prepared))

@@ -43,6 +43,7 @@ from graphql import (
     is_leaf_type,
 )
 
+from bff.execution.documents import fragments_of
 from schema.batching import BatchForm, batch_form
 
 
@@ -147,7 +148,7 @@ def build_plan(
     """
     root = schema.query_type
     assert root is not None
-    builder = _Builder(schema, _fragments(document), conditions, incremental)
+    builder = _Builder(schema, fragments_of(document), conditions, incremental)
     return builder.object_plan(root, [operation.selection_set])
 
 
@@ -328,11 +329,3 @@ def _resolution(field: object) -> tuple[Resolution, Callable[..., object] | None
         return Resolution.WRAPPED, None, None
     info = resolver.info_parameter
     return Resolution.METHOD, resolver.wrapped_func, info.name if info else None
-
-
-def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
-    return {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
