@@ -120,12 +120,8 @@ class ServiceClient:
         params: Mapping[str, str] | None = None,
     ) -> tuple[_T, ...]:
         """GET a `{"items": [...]}` page and parse each item."""
-
-        def parse_page(page: JsonObject) -> tuple[_T, ...]:
-            return tuple(parse_item(item) for item in objects(page, "items"))
-
         return await self.get(
-            route, parse_page, resource=resource, key=key, variant=variant, params=params
+            route, _page_of(parse_item), resource=resource, key=key, variant=variant, params=params
         )
 
     async def get_batch(
@@ -374,9 +370,7 @@ class ServiceClient:
             self._scope, "GET", url, route, params=params, headers=headers
         )
         freshness = Freshness.parse(response.headers.get("cache-control"))
-        if response.status == 304:
-            if known is None:
-                raise BadResponse(self.service, f"{self.service} answered 304 unasked")
+        if response.status == 304 and known is not None:
             self._cache.refresh(known[0], freshness)
             return Outcome(known[1].value, known[1].freshness, owner)
         document = self._wire.json(response)

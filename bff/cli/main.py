@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bff: {error}", file=sys.stderr)
         return 2
     from bff.cli.serve import serve as run_server
-    from bff.contract.trusted_documents import ManifestError, read_manifest
+    from bff.contract.trusted_documents import read_manifest
 
     if settings.persisted.trusted_documents:
         try:
@@ -175,7 +175,7 @@ def _schema_command(options: argparse.Namespace) -> int:
 
 
 def _add_documents(options: argparse.Namespace) -> int:
-    from bff.contract.trusted_documents import ManifestError, add_operations
+    from bff.contract.trusted_documents import add_operations
     from schema import build_schema
 
     manifest = Path(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from opentelemetry.trace import (
@@ -93,15 +94,7 @@ class ObservedWire:
         """The request with the span's trace context in its headers."""
         headers = dict(request.headers or {})
         PROPAGATOR.inject(headers, context=set_span_in_context(span))
-        return Outgoing(
-            request.method,
-            request.path,
-            request.route,
-            request.params,
-            headers,
-            request.content,
-            request.resend_count,
-        )
+        return replace(request, headers=headers)
 
     def _answered(self, span: Span, route: str, status: int, started: float) -> None:
         if span.is_recording():

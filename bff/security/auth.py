@@ -124,6 +124,9 @@ class Authenticator:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._rules = rules
+        allowed = tuple(alg for alg in rules.algorithms if alg != "HS256")
+        self._allowed = (*allowed, "HS256") if rules.hs256_secret else allowed
+        """The algorithms a token may be signed with: HS256 only with its own secret."""
         self._keys = keys
         self._clock = clock
         self._verified: TTLCache[str, Caller] = TTLCache(
@@ -137,7 +140,7 @@ class Authenticator:
         known = self._verified.get(authorization)
         if known is not None:
             if known.expired(self._clock()):
-                raise AuthenticationFailed("The token has expired (`exp`).")
+                raise AuthenticationFailed(EXPIRED)
             return known
         caller = await self._verified_caller(authorization)
         self._verified[authorization] = caller
@@ -176,7 +179,7 @@ class Authenticator:
         except jwt.InvalidTokenError:  # also a `kid` or `crit` of the wrong type
             raise AuthenticationFailed("The token is not a well-formed JWT.") from None
         algorithm = header.get("alg")
-        if not isinstance(algorithm, str) or algorithm not in self._allowed():
+        if not isinstance(algorithm, str) or algorithm not in self._allowed:
             raise AuthenticationFailed(
                 "The token's algorithm is not accepted.",
                 f"The token's algorithm {quoted(algorithm)} is not accepted.",
@@ -211,10 +214,6 @@ class Authenticator:
         except jwt.InvalidTokenError:
             raise AuthenticationFailed("The token is not a well-formed JWT.") from None
         return claims
-
-    def _allowed(self) -> tuple[str, ...]:
-        allowed = tuple(alg for alg in self._rules.algorithms if alg != "HS256")
-        return (*allowed, "HS256") if self._rules.hs256_secret else allowed
 
     async def _key(self, kid: object, algorithm: str) -> object:
         if self._keys is None:

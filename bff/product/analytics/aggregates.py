@@ -90,7 +90,7 @@ class Aggregates:
         tally = self._tallies.get(key)
         if tally is None:
             tally = self._tallies[key] = Tally(prepared)
-            if len(self._tallies) >= self._max_tallies:
+            if self.full:
                 self._on_full()  # to bound memory, the interval should end now
         tally.count += 1
         tally.outcomes[outcome] = tally.outcomes.get(outcome, 0) + 1

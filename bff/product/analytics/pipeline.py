@@ -13,19 +13,14 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
-from bff.config.settings import ProductSettings
 from bff.product.analytics.aggregates import Aggregates
 from bff.product.analytics.events import Event, JsonObject
-from bff.product.analytics.sinks import Sink
+from bff.product.analytics.sinks import DEFAULTS, Sink
 
 _log = logging.getLogger("bff.product.analytics")
 
 Claim = Callable[[Sequence[Event]], Awaitable[list[Event]]]
 """Filters a batch before it is written (`SharedExposures.claim`)."""
-
-
-DEFAULTS = ProductSettings()
-"""The declared usage settings (`bff.config.settings`), what the defaults here come from."""
 
 
 class UsagePipeline:
