@@ -101,7 +101,7 @@ class Variable:
 
 DEMO_PORTS = {service.name: service.port for service in DOWNSTREAM}
 """Each service's default port, from the table of services (`clients.registry`)."""
-_HEALTH_PATHS = {service.name: service.health_path for service in DOWNSTREAM}
+_SERVICES = {service.name: service for service in DOWNSTREAM}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +140,7 @@ class DownstreamSettings:
 class ServiceSettings:
     """One downstream service (`{SERVICE}`: its name in capitals)."""
 
-    url: str = text("{SERVICE}_URL", "http://127.0.0.1:{port}", "base URL of the {service} service")
+    url: str = text("{SERVICE}_URL", "{url}", "base URL of the {service} service")
     timeout_s: float | None = inherited(
         "{SERVICE}_TIMEOUT_MS",
         "overrides BFF_DOWNSTREAM_TIMEOUT_MS for {service}",
@@ -185,8 +185,8 @@ def _service_names(name: str) -> Mapping[str, object]:
     return {
         "SERVICE": name.upper(),
         "service": name,
-        "port": DEMO_PORTS[name],
-        "health": _HEALTH_PATHS[name],
+        "url": _SERVICES[name].default_url,
+        "health": _SERVICES[name].health_path,
     }
 
 
