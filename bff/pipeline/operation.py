@@ -236,10 +236,8 @@ class Pipeline:
                     stored, age = hit
                     observation.outcome = "ok"
                     return Answered(stored.body, policy, age)
-            deadline = arrived + self._budget_for(prepared.operation_name)
-            subject = Subject(caller.user_id or subject_id, *client)
-            context = self._make_context(
-                request_id, caller, observation, deadline, subject, loaders
+            _, context = self._context(
+                prepared, request_id, caller, observation, arrived, subject_id, client, loaders
             )
             with self.telemetry.tracer.start_as_current_span("graphql.execute"):
                 result = await self.operations.execute(prepared, request.variables, context)
@@ -253,6 +251,24 @@ class Pipeline:
             assert responses is not None
             responses.put(cache_key, encoded, policy.max_age)
         return Answered(encoded, policy)
+
+    def _context(
+        self,
+        prepared: Prepared,
+        request_id: str,
+        caller: Caller,
+        observation: Observation,
+        arrived: float,
+        subject_id: str | None,
+        client: tuple[str, str],
+        loaders: Loaders | None,
+    ) -> tuple[float, Context]:
+        """The operation's deadline, from its budget, and its context."""
+        deadline = arrived + self._budget_for(prepared.operation_name)
+        subject = Subject(caller.user_id or subject_id, *client)
+        return deadline, self._make_context(
+            request_id, caller, observation, deadline, subject, loaders
+        )
 
     async def _incremental(
         self,
@@ -273,10 +289,8 @@ class Pipeline:
         The operation's budget covers the whole stream (`Incremental.payloads`).
         """
         try:
-            deadline = arrived + self._budget_for(prepared.operation_name)
-            subject = Subject(caller.user_id or subject_id, *client)
-            context = self._make_context(
-                request_id, caller, observation, deadline, subject, loaders
+            deadline, context = self._context(
+                prepared, request_id, caller, observation, arrived, subject_id, client, loaders
             )
             with self.telemetry.tracer.start_as_current_span("graphql.execute"):
                 outcome = await self.operations.execute_incrementally(
