@@ -206,6 +206,7 @@ class GraphQLEndpoint:
         client = client_of(request)
         peer = request.client.host if request.client else None
         forwarded_for = request.headers.get("x-forwarded-for")
+        subject_id = client_id_of(request)
 
         async def one(index: int, entry: Entry) -> bytes:
             with self._telemetry.operation(
@@ -225,7 +226,7 @@ class GraphQLEndpoint:
                     charge=charge,
                     observation=observation,
                     arrived=arrived,
-                    subject_id=client_id_of(request),
+                    subject_id=subject_id,
                     client=client,
                     headers=request.headers,
                     check=_batched,
