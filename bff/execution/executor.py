@@ -95,6 +95,16 @@ class PlannedExecution:
 
     async def _execute(self, plan: ObjectPlan, objects: list[_Object]) -> None:
         trees, settling = self._start(plan, objects)
+        await self._conclude(plan, objects, trees, settling)
+
+    async def _conclude(
+        self,
+        plan: ObjectPlan,
+        objects: list[_Object],
+        trees: list[list[object]],
+        settling: _Settling,
+    ) -> None:
+        """Wait for what `_start` left running, then put the level's values in place."""
         if settling:
             await self._join(trees, settling)
         self._assemble(plan, objects, trees)
@@ -107,10 +117,7 @@ class PlannedExecution:
         settling: _Settling = []
         for field in plan.fields:
             column = self._resolve(plan, field, objects)
-            if column.pending:
-                trees.append([])
-                settling.append((len(trees) - 1, self._settle(field, column, objects)))
-            elif field.child is None or field.child.static:
+            if not column.pending and (field.child is None or field.child.static):
                 # Its values are in, and so are its children's: done here, no task.
                 found: list[_Object] = []
                 trees.append(self._completed(field, _outcomes(column), objects, found))

@@ -50,7 +50,6 @@ from bff.execution.executor import (
     PlannedExecution,
     _Failed,
     _Object,
-    _Settling,
 )
 from bff.execution.incremental import Incremental, Part, Path, Pending, Subsequent
 from bff.execution.plan import FieldPlan, ObjectPlan, Shape, Stream
@@ -321,17 +320,6 @@ class _IncrementalExecution(PlannedExecution):
         if plan.deferred:
             self._defer(plan, objects)
         return self._conclude(plan, objects, trees, settling)
-
-    async def _conclude(
-        self,
-        plan: ObjectPlan,
-        objects: list[_Object],
-        trees: list[list[object]],
-        settling: _Settling,
-    ) -> None:
-        if settling:
-            await self._join(trees, settling)
-        self._assemble(plan, objects, trees)
 
     def _defer(self, plan: ObjectPlan, objects: list[_Object]) -> None:
         """Start each deferred fragment on every object of the level, in one part."""
