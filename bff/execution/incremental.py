@@ -123,6 +123,15 @@ class Pending:
         """Where a payload for it goes: a stream's batch names its first item's index."""
         return self.path if self.next_item is None else (*self.path, self.next_item)
 
+    def failed(self, errors: Sequence[GraphQLError]) -> Part:
+        """Its part as it ends when an error took its place: no data, only `errors`."""
+        return Part(
+            self.part_path(),
+            streamed=self.next_item is not None,
+            label=self.label,
+            errors=tuple(errors),
+        )
+
 
 @dataclass(slots=True)
 class Incremental:
@@ -177,15 +186,12 @@ class Incremental:
     def _timed_out(self) -> Subsequent:
         message = "The operation's time budget ran out before this part was answered."
         parts = tuple(
-            Part(
-                path=pending.part_path(),
-                streamed=pending.next_item is not None,
-                label=pending.label,
-                errors=(
+            pending.failed(
+                [
                     GraphQLError(
                         message, path=list(pending.path), original_error=BudgetSpent(message)
-                    ),
-                ),
+                    )
+                ]
             )
             for pending in self.pending.values()
         )
@@ -303,14 +309,7 @@ class _Converter:
                 known = self.pending.pop(completed.id)
                 if completed.errors:
                     # The error propagated to the part's root: the part is null.
-                    parts.append(
-                        Part(
-                            known.part_path(),
-                            streamed=known.next_item is not None,
-                            label=known.label,
-                            errors=tuple(completed.errors),
-                        )
-                    )
+                    parts.append(known.failed(completed.errors))
             if parts or not result.has_next:
                 yield Subsequent(tuple(parts), result.has_next)
 
